@@ -1,0 +1,531 @@
+//! [`Runtime`], its [`Builder`] and [`Handle`].
+
+use std::fmt;
+use std::future::Future;
+use std::io;
+use std::sync::atomic::Ordering::SeqCst;
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use crossbeam_deque::Worker as Deque;
+
+use crate::driver::Driver;
+use crate::metrics::RuntimeMetrics;
+use crate::sched::{self, color_queue::RunState, worker::Worker, Shared};
+use crate::task::JoinHandle;
+use crate::Color;
+
+/// Configures and builds a [`Runtime`].
+///
+/// # Examples
+///
+/// ```
+/// let rt = hue_executor::Runtime::builder()
+///     .workers(2)
+///     .thread_name("my-worker")
+///     .build()?;
+/// assert_eq!(rt.handle().metrics().workers(), 2);
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub struct Builder {
+    workers: Option<usize>,
+    steal: bool,
+    thread_name: String,
+    driver: Option<Arc<dyn Driver>>,
+}
+
+impl fmt::Debug for Builder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Builder")
+            .field("workers", &self.workers)
+            .field("steal", &self.steal)
+            .field("thread_name", &self.thread_name)
+            .field("driver", &self.driver.is_some())
+            .finish()
+    }
+}
+
+/// The environment variable that sets the default number of workers.
+pub const WORKERS_ENV: &str = "HUE_WORKERS";
+
+impl Builder {
+    fn new() -> Builder {
+        Builder {
+            workers: None,
+            steal: true,
+            thread_name: "hue-worker".into(),
+            driver: None,
+        }
+    }
+
+    /// The number of worker threads. Default: the environment variable `HUE_WORKERS` if set,
+    /// else the machine's available parallelism. An explicit call wins over the variable.
+    /// Zero is refused by [`build`](Self::build) with `InvalidInput`.
+    ///
+    /// ```
+    /// let err = hue_executor::Runtime::builder().workers(0).build().unwrap_err();
+    /// assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
+    /// ```
+    pub fn workers(&mut self, n: usize) -> &mut Self {
+        self.workers = Some(n);
+        self
+    }
+
+    /// Whether idle workers steal queued colors from busy ones (default `true`). Turning it
+    /// off pins every color to its home worker: for experiments and benchmarks.
+    ///
+    /// ```
+    /// let rt = hue_executor::Runtime::builder().workers(2).steal(false).build()?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn steal(&mut self, enabled: bool) -> &mut Self {
+        self.steal = enabled;
+        self
+    }
+
+    /// The name of the worker threads (each gets `-<index>` appended).
+    ///
+    /// ```
+    /// let rt = hue_executor::Runtime::builder().workers(1).thread_name("shard").build()?;
+    /// let name = rt.block_on(async {
+    ///     hue_executor::spawn(async { std::thread::current().name().map(String::from) })
+    ///         .await
+    ///         .unwrap()
+    /// });
+    /// assert_eq!(name.as_deref(), Some("shard-0"));
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn thread_name(&mut self, name: impl Into<String>) -> &mut Self {
+        self.thread_name = name.into();
+        self
+    }
+
+    /// The event source idle workers wait on (see [`Driver`]). Default: none; idle workers
+    /// just sleep.
+    ///
+    /// See [`Driver`] for an example.
+    pub fn driver(&mut self, driver: Arc<dyn Driver>) -> &mut Self {
+        self.driver = Some(driver);
+        self
+    }
+
+    fn worker_count(&self) -> io::Result<usize> {
+        let n = match self.workers {
+            Some(0) => {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "hue: Builder::workers(0): a runtime needs at least one worker",
+                ))
+            }
+            Some(n) => n,
+            None => match std::env::var(WORKERS_ENV) {
+                Ok(value) => match value.trim().parse::<usize>() {
+                    Ok(0) => {
+                        return Err(io::Error::new(
+                            io::ErrorKind::InvalidInput,
+                            format!("hue: {WORKERS_ENV}={value:?}: a runtime needs at least one worker"),
+                        ))
+                    }
+                    Ok(n) => n,
+                    Err(_) => {
+                        return Err(io::Error::new(
+                            io::ErrorKind::InvalidInput,
+                            format!("hue: {WORKERS_ENV}={value:?} is not a number of workers"),
+                        ))
+                    }
+                },
+                Err(std::env::VarError::NotPresent) => {
+                    thread::available_parallelism().map_or(1, |n| n.get())
+                }
+                Err(std::env::VarError::NotUnicode(value)) => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidInput,
+                        format!("hue: {WORKERS_ENV}={value:?} is not a number of workers"),
+                    ))
+                }
+            },
+        };
+        if n > 4096 {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("hue: {n} workers is more than the 4096 supported"),
+            ));
+        }
+        Ok(n)
+    }
+
+    /// Starts the worker threads.
+    ///
+    /// # Errors
+    ///
+    /// `InvalidInput` for zero workers (from [`workers`](Self::workers) or `HUE_WORKERS`) or a
+    /// `HUE_WORKERS` that is not a number; the OS error if a thread cannot be started.
+    ///
+    /// ```
+    /// let rt = hue_executor::Runtime::builder().workers(2).build()?;
+    /// assert_eq!(rt.block_on(async { 1 + 1 }), 2);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn build(&mut self) -> io::Result<Runtime> {
+        let n = self.worker_count()?;
+        let deques: Vec<Deque<Arc<sched::ColorQueue>>> = (0..n).map(|_| Deque::new_fifo()).collect();
+        let shared = Arc::new(Shared::new(
+            deques.iter().map(Deque::stealer).collect(),
+            self.driver.clone(),
+            self.steal,
+        ));
+        let exited = Arc::new(Exited::default());
+        let mut threads = Vec::with_capacity(n);
+        for (index, deque) in deques.into_iter().enumerate() {
+            let worker = Worker::new(index, shared.clone(), deque);
+            let exit_guard = ExitGuard(exited.clone());
+            let spawned = thread::Builder::new()
+                .name(format!("{}-{index}", self.thread_name))
+                .spawn(move || {
+                    let _done = exit_guard;
+                    worker.run();
+                });
+            match spawned {
+                Ok(handle) => threads.push(handle),
+                Err(err) => {
+                    let rt = Runtime {
+                        handle: Handle { shared },
+                        threads,
+                        exited,
+                    };
+                    drop(rt);
+                    return Err(err);
+                }
+            }
+        }
+        Ok(Runtime {
+            handle: Handle { shared },
+            threads,
+            exited,
+        })
+    }
+}
+
+/// Counts exited workers, so shutdown can wait for them with a timeout.
+#[derive(Default)]
+struct Exited {
+    count: Mutex<usize>,
+    cv: Condvar,
+}
+
+struct ExitGuard(Arc<Exited>);
+
+impl Drop for ExitGuard {
+    fn drop(&mut self) {
+        *self.0.count.lock().unwrap_or_else(|e| e.into_inner()) += 1;
+        self.0.cv.notify_all();
+    }
+}
+
+/// A colored runtime: worker threads that run tasks, never two of one color at once.
+///
+/// Dropping it shuts it down: every task's future is dropped exactly once (in no particular
+/// order, one at a time) and the workers are joined.
+///
+/// # Examples
+///
+/// ```
+/// use hue_executor::{Color, Runtime};
+///
+/// let rt = Runtime::builder().workers(2).build()?;
+/// let total = rt.block_on(async {
+///     let shard = Color::of(&"counter");
+///     let tasks: Vec<_> = (0..10)
+///         .map(|i| hue_executor::spawn_colored(shard, async move { i }))
+///         .collect();
+///     let mut sum = 0;
+///     for t in tasks {
+///         sum += t.await.unwrap();
+///     }
+///     sum
+/// });
+/// assert_eq!(total, 45);
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub struct Runtime {
+    handle: Handle,
+    threads: Vec<thread::JoinHandle<()>>,
+    exited: Arc<Exited>,
+}
+
+impl fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Runtime")
+            .field("workers", &self.threads.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Runtime {
+    /// A runtime with the default settings (see [`Builder`]).
+    ///
+    /// ```
+    /// let rt = hue_executor::Runtime::new()?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn new() -> io::Result<Runtime> {
+        Builder::new().build()
+    }
+
+    /// A [`Builder`] with the default settings.
+    ///
+    /// ```
+    /// let rt = hue_executor::Runtime::builder().workers(1).build()?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn builder() -> Builder {
+        Builder::new()
+    }
+
+    /// Runs `future` on the current thread until it completes, in color 0.
+    ///
+    /// The future counts as a color-0 task for S1: it is never polled while a color-0 task is,
+    /// and tasks it spawns without a color are color 0. It need not be `Send` or `'static`.
+    ///
+    /// # Panics
+    ///
+    /// If called on a worker thread or inside another `block_on` (it would block a thread that
+    /// drives tasks), and if `future` panics (the panic resumes here).
+    ///
+    /// ```
+    /// let rt = hue_executor::Runtime::new()?;
+    /// let local = String::from("borrowed");
+    /// let len = rt.block_on(async { local.len() });
+    /// assert_eq!(len, 8);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    #[track_caller]
+    pub fn block_on<F: Future>(&self, future: F) -> F::Output {
+        if sched::in_runtime() {
+            panic!("{}", sched::NESTED_RUNTIME);
+        }
+        sched::block_on::block_on(&self.handle.shared, future)
+    }
+
+    /// A handle to spawn tasks from any thread.
+    ///
+    /// ```
+    /// let rt = hue_executor::Runtime::new()?;
+    /// let task = rt.handle().spawn(async { 5 });
+    /// assert_eq!(rt.block_on(task).unwrap(), 5);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn handle(&self) -> &Handle {
+        &self.handle
+    }
+
+    /// Shuts down, waiting at most `timeout` for the workers to stop: every task's future is
+    /// dropped exactly once, except those of a color whose worker is stuck in a poll longer
+    /// than `timeout` (those leak, with the thread).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let rt = hue_executor::Runtime::new()?;
+    /// rt.handle().spawn(std::future::pending::<()>());
+    /// rt.shutdown_timeout(Duration::from_secs(1));
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn shutdown_timeout(mut self, timeout: Duration) {
+        self.shutdown(Some(timeout));
+    }
+
+    fn shutdown(&mut self, timeout: Option<Duration>) {
+        let shared = &self.handle.shared;
+        if shared.shutdown.swap(true, SeqCst) {
+            return;
+        }
+        for i in 0..shared.workers.len() {
+            shared.unpark_worker(i);
+        }
+        if let Some(driver) = &shared.driver {
+            driver.unpark();
+        }
+        // Wait for the workers (bounded by `timeout`).
+        let n = self.threads.len();
+        let deadline = timeout.map(|t| Instant::now() + t);
+        let mut exited = self.exited.count.lock().unwrap_or_else(|e| e.into_inner());
+        while *exited < n {
+            match deadline {
+                None => exited = self.exited.cv.wait(exited).unwrap_or_else(|e| e.into_inner()),
+                Some(deadline) => {
+                    let now = Instant::now();
+                    if now >= deadline {
+                        break;
+                    }
+                    exited = self
+                        .exited
+                        .cv
+                        .wait_timeout(exited, deadline - now)
+                        .unwrap_or_else(|e| e.into_inner())
+                        .0;
+                }
+            }
+        }
+        let all_exited = *exited == n;
+        drop(exited);
+        if all_exited {
+            for t in self.threads.drain(..) {
+                let _ = t.join();
+            }
+        } else {
+            self.threads.clear(); // detach the stuck ones
+        }
+
+        // No worker runs a color now, except stuck ones, whose colors are `Running`.
+        shared.colors.close();
+        for cq in shared.colors.queues() {
+            let mut queued = cq.core.close();
+            while let Some(task) = queued.pop() {
+                if !sched::block_on::is_handoff(task) {
+                    // SAFETY: the queue owned the entry's notification reference.
+                    drop(unsafe { crate::task::Notified::from_raw(task) });
+                }
+            }
+        }
+        for task in shared.colors.tasks() {
+            // SAFETY: `tasks()` took a reference for us.
+            let cq = unsafe { task.color_queue() };
+            // SAFETY: members hold their color queue alive.
+            let running = !cq.is_null() && unsafe { &*cq }.core.state() == RunState::Running;
+            if running {
+                // A stuck worker holds this color: leave its tasks alone (S1).
+                // SAFETY: our reference.
+                unsafe { task.drop_ref() };
+            } else {
+                // SAFETY: our reference is consumed; no worker runs this color.
+                unsafe { task.shutdown() };
+            }
+        }
+        for w in shared.workers.iter() {
+            while !w.inbox.is_empty() {
+                let _ = w.inbox.steal();
+            }
+        }
+        shared.colors.clear();
+    }
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        self.shutdown(None);
+    }
+}
+
+/// A cheap, cloneable reference to a [`Runtime`], usable from any thread.
+///
+/// # Examples
+///
+/// ```
+/// let rt = hue_executor::Runtime::new()?;
+/// let handle = rt.handle().clone();
+/// let task = std::thread::spawn(move || handle.spawn(async { 3 }))
+///     .join()
+///     .unwrap();
+/// assert_eq!(rt.block_on(task).unwrap(), 3);
+/// # Ok::<(), std::io::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct Handle {
+    pub(crate) shared: Arc<Shared>,
+}
+
+impl fmt::Debug for Handle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Handle")
+            .field("workers", &self.shared.workers.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Handle {
+    /// The handle of the runtime this thread is in (a worker, or inside `block_on`).
+    ///
+    /// # Panics
+    ///
+    /// Outside a runtime; see [`try_current`](Self::try_current).
+    ///
+    /// ```
+    /// let rt = hue_executor::Runtime::new()?;
+    /// rt.block_on(async {
+    ///     let h = hue_executor::Handle::current();
+    ///     h.spawn(async {}).await.unwrap();
+    /// });
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    #[track_caller]
+    pub fn current() -> Handle {
+        Handle::try_current().expect(NO_RUNTIME)
+    }
+
+    /// The handle of the runtime this thread is in, if any.
+    ///
+    /// ```
+    /// assert!(hue_executor::Handle::try_current().is_none());
+    /// ```
+    pub fn try_current() -> Option<Handle> {
+        sched::context(|ctx| {
+            ctx.map(|ctx| Handle {
+                shared: ctx.shared.clone(),
+            })
+        })
+    }
+
+    /// Spawns a task. Its color is the current task's if called from a task of this runtime
+    /// (or its `block_on`), else [`Color::DEFAULT`] (S5). After shutdown the returned handle
+    /// resolves at once to a cancelled [`JoinError`](crate::JoinError).
+    ///
+    /// ```
+    /// let rt = hue_executor::Runtime::new()?;
+    /// let t = rt.handle().spawn(async { hue_executor::current_color() });
+    /// assert_eq!(rt.block_on(t).unwrap(), hue_executor::Color::DEFAULT);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        sched::spawn(&self.shared, None, future)
+    }
+
+    /// Spawns a task in `color`.
+    ///
+    /// ```
+    /// use hue_executor::Color;
+    /// let rt = hue_executor::Runtime::new()?;
+    /// let c = Color::new(9);
+    /// let t = rt.handle().spawn_colored(c, async { hue_executor::current_color() });
+    /// assert_eq!(rt.block_on(t).unwrap(), c);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn spawn_colored<F>(&self, color: Color, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        sched::spawn(&self.shared, Some(color), future)
+    }
+
+    /// A snapshot of the runtime's counters.
+    ///
+    /// ```
+    /// let rt = hue_executor::Runtime::builder().workers(2).build()?;
+    /// rt.block_on(async { hue_executor::spawn(async {}).await.unwrap() });
+    /// let m = rt.handle().metrics();
+    /// assert_eq!(m.workers(), 2);
+    /// assert!(m.polls() >= 1);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn metrics(&self) -> RuntimeMetrics {
+        RuntimeMetrics::snapshot(&self.shared)
+    }
+}
+
+pub(crate) const NO_RUNTIME: &str =
+    "this function must be called from inside a hue runtime (a task, or Runtime::block_on)";

@@ -1,0 +1,161 @@
+//! `block_on`: running a future on the caller's thread *inside color 0* (S5: it counts for S1).
+//!
+//! The caller's future is not `Send` and may borrow the caller's stack, so it cannot become a
+//! task. Instead the caller's thread takes color 0 the way a worker does, for the length of
+//! each poll:
+//!
+//! - If color 0 is `Idle`, it becomes `Running` for the caller at once.
+//! - Otherwise a **handoff node** (a [`Header`] with [`HANDOFF_VTABLE`]) is queued at the tail of
+//!   color 0 like a task that became runnable. The worker running color 0 that reaches the node
+//!   puts the rest of its batch back at the head, and hands the color over (it stays
+//!   `Running`); the caller polls, then finishes the turn like a worker would (`finish_run`,
+//!   scheduling color 0 again if tasks arrived meanwhile).
+//!
+//! So the future's polls are ordered with every color-0 task's polls by the color queue's lock,
+//! and FIFO (S3) holds for it too. The node lives in the caller's `block_on` frame (boxed, so
+//! it does not move) and is only queued while the caller waits for exactly this handoff.
+
+use std::future::Future;
+use std::panic::{self, AssertUnwindSafe};
+use std::pin::pin;
+use std::ptr::{self, NonNull};
+use std::sync::atomic::{AtomicBool, Ordering::*};
+use std::sync::Arc;
+use std::task::{Context as TaskContext, Poll, Wake, Waker};
+use std::thread::{self, Thread};
+
+use super::{enter, Context, Shared};
+use crate::loom::UnsafeCell;
+use crate::task::raw::{Header, RunResult, Vtable};
+use crate::task::state::State;
+use crate::task::RawTask;
+use crate::Color;
+
+/// A handoff node: never run, polled, freed or referenced through the task vtable.
+static HANDOFF_VTABLE: Vtable = Vtable {
+    run: not_a_task_run,
+    dealloc: not_a_task,
+    try_read_output: not_a_task_read,
+    drop_join_handle: not_a_task,
+    shutdown: not_a_task,
+};
+
+unsafe fn not_a_task_run(_: NonNull<Header>) -> RunResult {
+    unreachable!("a block_on handoff node was run as a task")
+}
+unsafe fn not_a_task(_: NonNull<Header>) {
+    unreachable!("a block_on handoff node was used as a task")
+}
+unsafe fn not_a_task_read(_: NonNull<Header>, _: *mut (), _: &Waker) {
+    unreachable!("a block_on handoff node was used as a task")
+}
+
+#[repr(C)]
+struct HandoffNode {
+    header: Header,
+    handed: AtomicBool,
+    thread: Thread,
+}
+
+/// Whether a queue entry is a handoff node rather than a task.
+pub(crate) fn is_handoff(task: RawTask) -> bool {
+    ptr::eq(task.header().vtable, &HANDOFF_VTABLE)
+}
+
+/// Gives the color to the `block_on` caller waiting on `node`.
+///
+/// # Safety
+/// `node` is a handoff node just taken from the color's queue by the color's owner, who gives
+/// up the color with this call.
+pub(crate) unsafe fn hand_off(node: RawTask) {
+    // SAFETY: handoff nodes are `HandoffNode`s (repr(C), header first); the caller waits for
+    // `handed`, so the node is alive until we set it.
+    let node = unsafe { node.as_ptr().cast::<HandoffNode>().as_ref() };
+    // Clone first: once `handed` is set the caller may return and free the node.
+    let thread = node.thread.clone();
+    node.handed.store(true, Release);
+    thread.unpark();
+}
+
+struct ThreadWaker {
+    thread: Thread,
+    notified: AtomicBool,
+}
+
+impl Wake for ThreadWaker {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+    fn wake_by_ref(self: &Arc<Self>) {
+        if !self.notified.swap(true, Release) {
+            self.thread.unpark();
+        }
+    }
+}
+
+/// Runs `future` to completion on this thread, in color 0 of `shared`.
+pub(crate) fn block_on<F: Future>(shared: &Arc<Shared>, future: F) -> F::Output {
+    let ctx = Context {
+        shared: shared.clone(),
+        worker: None,
+        current: std::cell::Cell::new(ptr::null()),
+    };
+    let _enter = enter(&ctx);
+    let cq = shared
+        .colors
+        .join_foreign(shared, Color::DEFAULT)
+        .expect("block_on on a runtime that is shut down");
+    let node = Box::new(HandoffNode {
+        header: Header {
+            state: State::new(),
+            vtable: &HANDOFF_VTABLE,
+            queue_next: UnsafeCell::new(None),
+            color: UnsafeCell::new(ptr::null()),
+            member_prev: UnsafeCell::new(None),
+            member_next: UnsafeCell::new(None),
+        },
+        handed: AtomicBool::new(false),
+        thread: thread::current(),
+    });
+    let node_task = RawTask::from_raw(NonNull::from(&node.header));
+    let thread_waker = Arc::new(ThreadWaker {
+        thread: thread::current(),
+        notified: AtomicBool::new(true),
+    });
+    let waker = Waker::from(thread_waker.clone());
+    let mut cx = TaskContext::from_waker(&waker);
+    let mut future = pin!(future);
+
+    /// Leaves color 0 when `block_on` ends, also by panic.
+    struct Leave<'a>(&'a super::ColorQueue);
+    impl Drop for Leave<'_> {
+        fn drop(&mut self) {
+            self.0.shared.colors.leave(self.0, None);
+        }
+    }
+    let _leave = Leave(&cq);
+
+    loop {
+        while !thread_waker.notified.swap(false, Acquire) {
+            thread::park();
+        }
+        // Take color 0: at once if idle, else wait in line for a worker to hand it over.
+        if !cq.core.acquire_or_enqueue(node_task) {
+            while !node.handed.load(Acquire) {
+                thread::park();
+            }
+            node.handed.store(false, Relaxed);
+        }
+        ctx.current.set(Arc::as_ptr(&cq));
+        let polled = panic::catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(&mut cx)));
+        ctx.current.set(ptr::null());
+        if cq.core.finish_run() {
+            shared.schedule_color(cq.clone());
+        }
+        match polled {
+            Ok(Poll::Ready(output)) => return output,
+            Ok(Poll::Pending) => {}
+            Err(payload) => panic::resume_unwind(payload),
+        }
+    }
+}

@@ -1,0 +1,248 @@
+//! The color queue: the FIFO of runnable tasks of one color and its run state.
+//!
+//! A worker's run queue holds *colors*, not tasks. A color queue is in exactly one of three
+//! states, changed only under its lock:
+//!
+//! ```text
+//!            push (first task)              popped by a worker
+//!   Idle ─────────────────────▶ Scheduled ─────────────────────▶ Running
+//!    ▲                              ▲                               │
+//!    │        finish_run: empty     │    finish_run: non-empty      │
+//!    └──────────────────────────────┴───────────────────────────────┘
+//! ```
+//!
+//! - `Idle`: no runnable task; in no run queue; no one runs it.
+//! - `Scheduled`: exactly one handle to it sits in exactly one run queue (a worker's deque or
+//!   inbox). Stealing moves that handle: it is still one handle in one queue.
+//! - `Running`: exactly one thread (a worker, or a `block_on` caller the color was handed to)
+//!   owns it and is the only one that may poll its tasks; it is in no run queue.
+//!
+//! The only transition into `Scheduled` from `Idle` is `push` returning [`Push::Schedule`], and
+//! the caller then puts the single handle in a run queue. The only way out of `Running` is
+//! `finish_run`, called by the owner. So at most one thread polls a color at a time: this is
+//! S1 by construction. The lock also orders one owner's polls before the next owner's (S1's
+//! happens-before), because each owner takes the lock in `begin_run` after the previous one
+//! released it in `finish_run`.
+//!
+//! FIFO (S3): tasks are appended at the tail when they become runnable and taken from the head;
+//! a batch taken by `begin_run` is at most `max` tasks from the head, and what a batch does not
+//! run goes back to the head (`put_back_front`).
+
+use crate::loom::{lock, Mutex};
+use crate::task::{Notified, RawTask};
+
+/// The run state of a color.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum RunState {
+    Idle,
+    Scheduled,
+    Running,
+}
+
+/// What the caller of [`CqCore::push`] must do.
+#[must_use]
+#[derive(Debug)]
+pub(crate) enum Push {
+    /// The task is queued; someone else runs or will run the color.
+    Queued,
+    /// The color went from `Idle` to `Scheduled`: put it in a run queue.
+    Schedule,
+    /// The runtime is shut down: the task was not queued (drop the notification).
+    Closed(Notified),
+}
+
+pub(crate) struct CqCore {
+    inner: Mutex<Inner>,
+}
+
+struct Inner {
+    head: Option<RawTask>,
+    tail: Option<RawTask>,
+    len: usize,
+    state: RunState,
+    closed: bool,
+}
+
+// SAFETY: the raw task pointers inside are owned by the queue and only touched under the lock.
+unsafe impl Send for Inner {}
+
+/// Tasks taken out of a color queue by its owner, linked through `queue_next`.
+#[derive(Debug)]
+pub(crate) struct Batch {
+    head: Option<RawTask>,
+    tail: Option<RawTask>,
+    len: usize,
+}
+
+fn next_of(task: RawTask) -> Option<RawTask> {
+    // SAFETY: the link is owned by whoever owns the list the task is in (the queue's lock
+    // holder, or the batch's owner); both callers below are such owners.
+    task.header().queue_next.with(|p| unsafe { *p })
+}
+
+fn set_next(task: RawTask, next: Option<RawTask>) {
+    // SAFETY: as in `next_of`.
+    task.header().queue_next.with_mut(|p| unsafe { *p = next })
+}
+
+impl Inner {
+    fn push_back(&mut self, task: RawTask) {
+        set_next(task, None);
+        match self.tail {
+            Some(tail) => set_next(tail, Some(task)),
+            None => self.head = Some(task),
+        }
+        self.tail = Some(task);
+        self.len += 1;
+    }
+
+    fn pop_front(&mut self) -> Option<RawTask> {
+        let task = self.head?;
+        self.head = next_of(task);
+        if self.head.is_none() {
+            self.tail = None;
+        }
+        self.len -= 1;
+        Some(task)
+    }
+}
+
+impl Batch {
+    pub(crate) fn pop(&mut self) -> Option<RawTask> {
+        let task = self.head?;
+        self.head = next_of(task);
+        if self.head.is_none() {
+            self.tail = None;
+        }
+        self.len -= 1;
+        Some(task)
+    }
+
+    #[cfg(all(test, loom))]
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+}
+
+impl CqCore {
+    pub(crate) fn new() -> CqCore {
+        CqCore {
+            inner: Mutex::new(Inner {
+                head: None,
+                tail: None,
+                len: 0,
+                state: RunState::Idle,
+                closed: false,
+            }),
+        }
+    }
+
+    /// Appends a runnable task (it became runnable now: S3).
+    pub(crate) fn push(&self, task: Notified) -> Push {
+        let mut inner = lock(&self.inner);
+        if inner.closed {
+            return Push::Closed(task);
+        }
+        inner.push_back(task.into_raw());
+        if inner.state == RunState::Idle {
+            inner.state = RunState::Scheduled;
+            Push::Schedule
+        } else {
+            Push::Queued
+        }
+    }
+
+    /// The caller popped this color from a run queue (so it is `Scheduled`) and now owns it:
+    /// `Running`, with up to `max` tasks from the head.
+    pub(crate) fn begin_run(&self, max: usize) -> Batch {
+        let mut inner = lock(&self.inner);
+        debug_assert_eq!(inner.state, RunState::Scheduled);
+        inner.state = RunState::Running;
+        let mut batch = Batch {
+            head: None,
+            tail: None,
+            len: 0,
+        };
+        if inner.len <= max {
+            batch.head = inner.head.take();
+            batch.tail = inner.tail.take();
+            batch.len = inner.len;
+            inner.len = 0;
+        } else {
+            while batch.len < max {
+                let task = inner.pop_front().expect("len counted the tasks");
+                set_next(task, None);
+                match batch.tail {
+                    Some(tail) => set_next(tail, Some(task)),
+                    None => batch.head = Some(task),
+                }
+                batch.tail = Some(task);
+                batch.len += 1;
+            }
+        }
+        batch
+    }
+
+    /// The owner gives back the tasks it did not run, at the head, in order.
+    pub(crate) fn put_back_front(&self, batch: Batch) {
+        let Some(batch_tail) = batch.tail else {
+            return;
+        };
+        let mut inner = lock(&self.inner);
+        debug_assert_eq!(inner.state, RunState::Running);
+        set_next(batch_tail, inner.head);
+        if inner.tail.is_none() {
+            inner.tail = Some(batch_tail);
+        }
+        inner.head = batch.head;
+        inner.len += batch.len;
+    }
+
+    /// The owner is done with this turn. Returns `true` if tasks are waiting: the color is
+    /// `Scheduled` again and the caller must put it in a run queue; `false`: `Idle`.
+    #[must_use]
+    pub(crate) fn finish_run(&self) -> bool {
+        let mut inner = lock(&self.inner);
+        debug_assert_eq!(inner.state, RunState::Running);
+        if inner.len > 0 && !inner.closed {
+            inner.state = RunState::Scheduled;
+            true
+        } else {
+            inner.state = RunState::Idle;
+            false
+        }
+    }
+
+    /// A thread outside the workers (a `block_on` caller) wants to run in this color. `true`:
+    /// it was `Idle` and the caller now owns it (`Running`). `false`: `node` was queued at the
+    /// tail like a task; the owner that reaches it hands the color over.
+    #[must_use]
+    pub(crate) fn acquire_or_enqueue(&self, node: RawTask) -> bool {
+        let mut inner = lock(&self.inner);
+        if inner.state == RunState::Idle {
+            debug_assert_eq!(inner.len, 0);
+            inner.state = RunState::Running;
+            true
+        } else {
+            inner.push_back(node);
+            false
+        }
+    }
+
+    /// Shutdown: refuse further pushes and take every queued entry.
+    pub(crate) fn close(&self) -> Batch {
+        let mut inner = lock(&self.inner);
+        inner.closed = true;
+        let batch = Batch {
+            head: inner.head.take(),
+            tail: inner.tail.take(),
+            len: inner.len,
+        };
+        inner.len = 0;
+        batch
+    }
+
+    pub(crate) fn state(&self) -> RunState {
+        lock(&self.inner).state
+    }
+}

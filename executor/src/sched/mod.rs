@@ -1,0 +1,360 @@
+//! The colored scheduler: color queues, workers, stealing, parking (DESIGN section 3).
+//!
+//! # Shape
+//!
+//! - Each active color has one [`ColorQueue`]: a FIFO of its runnable tasks and a run state
+//!   (see [`color_queue`]). A worker's run queue holds *colors*: stealing a color moves one
+//!   handle, so S1 holds by construction.
+//! - Each color has a **home** worker, first a hash of the color (as in the paper), then the
+//!   last worker that ran it: a stolen color moves home to the thief, so its state stays in one
+//!   cache. A color that becomes runnable on its home worker goes to that worker's local deque;
+//!   from anywhere else it goes to the home's inbox, and the home is unparked.
+//! - Idle workers steal queued colors (whole colors, never a running one: a running color is in
+//!   no queue) from the other workers' deques and inboxes, starting at a random victim, at most
+//!   half of the workers searching at once. Stealing can be turned off (for experiments).
+//! - Fairness (S7): a worker runs at most [`BATCH`] tasks of a color per turn, then the color
+//!   goes to the back of the deque; the inbox is looked at first every [`INBOX_INTERVAL`] turns;
+//!   the driver is polled without blocking every [`DRIVER_INTERVAL`] turns.
+//!
+//! # Shutdown (S8)
+//!
+//! The runtime sets `shutdown`, unparks every worker and joins them (workers stop between
+//! colors). Then no color is running, and the shutting-down thread: closes the color map (a
+//! spawn from now on yields a cancelled `JoinHandle` at once), closes every color queue (a wake
+//! from now on drops its notification), drops the queued notifications, and drops the future
+//! of every live task exactly once, one at a time, so S1 still holds. If
+//! `shutdown_timeout` gives up on a worker stuck in a poll, the tasks of the color that worker
+//! holds are left alone (never dropped under its feet) and leak, as tokio's do.
+
+pub(crate) mod block_on;
+pub(crate) mod color_queue;
+pub(crate) mod colors;
+pub(crate) mod park;
+pub(crate) mod worker;
+
+use std::cell::Cell;
+use std::future::Future;
+use std::ptr;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::*};
+use std::sync::Arc;
+
+use crossbeam_deque::{Injector, Stealer};
+use crossbeam_utils::CachePadded;
+
+use crate::driver::Driver;
+use crate::task::{JoinHandle, Notified, RawTask};
+use crate::Color;
+use color_queue::{CqCore, Push};
+use colors::ColorMap;
+use park::{Idle, Parker};
+
+/// Tasks a worker runs from one color before moving on (S7).
+pub(crate) const BATCH: usize = 64;
+/// Every this many colors, a worker looks at its inbox before its local deque.
+pub(crate) const INBOX_INTERVAL: u32 = 31;
+/// Every this many colors, a busy worker polls the driver without blocking.
+pub(crate) const DRIVER_INTERVAL: u32 = 61;
+
+/// The queue of one color (see [`color_queue`]), plus what the scheduler keeps about it.
+pub(crate) struct ColorQueue {
+    pub(crate) core: CqCore,
+    pub(crate) color: Color,
+    /// Index of the map shard the color lives in.
+    pub(crate) shard: usize,
+    /// The worker it prefers; moves to whoever runs it.
+    pub(crate) home: AtomicUsize,
+    /// Tasks (and `block_on` callers) in this color; changed only under the shard lock.
+    pub(crate) members: AtomicUsize,
+    pub(crate) shared: Arc<Shared>,
+}
+
+impl ColorQueue {
+    fn new(color: Color, shard: usize, shared: &Arc<Shared>) -> ColorQueue {
+        let home = (colors::mix(color) % shared.workers.len() as u64) as usize;
+        ColorQueue {
+            core: CqCore::new(),
+            color,
+            shard,
+            home: AtomicUsize::new(home),
+            members: AtomicUsize::new(0),
+            shared: shared.clone(),
+        }
+    }
+}
+
+/// Per-worker counters, written only by their worker (relaxed), read by `metrics()`.
+#[derive(Default)]
+pub(crate) struct WorkerMetrics {
+    pub(crate) polls: AtomicU64,
+    pub(crate) colors_run: AtomicU64,
+    pub(crate) steals: AtomicU64,
+    pub(crate) stolen_colors: AtomicU64,
+    pub(crate) local_schedules: AtomicU64,
+    pub(crate) parks: AtomicU64,
+    pub(crate) driver_polls: AtomicU64,
+}
+
+impl WorkerMetrics {
+    pub(crate) fn bump(counter: &AtomicU64) {
+        counter.store(counter.load(Relaxed) + 1, Relaxed);
+    }
+}
+
+/// The parts of a worker that other threads touch.
+pub(crate) struct Remote {
+    pub(crate) stealer: Stealer<Arc<ColorQueue>>,
+    pub(crate) inbox: Injector<Arc<ColorQueue>>,
+    pub(crate) parker: Parker,
+    pub(crate) metrics: WorkerMetrics,
+    /// Remote schedules are counted by the scheduling thread, so they need an atomic add.
+    pub(crate) remote_schedules: AtomicU64,
+}
+
+/// State shared by the workers and every handle.
+pub(crate) struct Shared {
+    pub(crate) colors: ColorMap,
+    pub(crate) workers: Box<[CachePadded<Remote>]>,
+    pub(crate) idle: Idle,
+    pub(crate) driver: Option<Arc<dyn Driver>>,
+    driver_busy: AtomicBool,
+    pub(crate) shutdown: AtomicBool,
+    pub(crate) steal: bool,
+}
+
+impl Shared {
+    pub(crate) fn new(
+        stealers: Vec<Stealer<Arc<ColorQueue>>>,
+        driver: Option<Arc<dyn Driver>>,
+        steal: bool,
+    ) -> Shared {
+        let n = stealers.len();
+        Shared {
+            colors: ColorMap::new(n),
+            workers: stealers
+                .into_iter()
+                .map(|stealer| {
+                    CachePadded::new(Remote {
+                        stealer,
+                        inbox: Injector::new(),
+                        parker: Parker::new(),
+                        metrics: WorkerMetrics::default(),
+                        remote_schedules: AtomicU64::new(0),
+                    })
+                })
+                .collect(),
+            idle: Idle::new(n),
+            driver,
+            driver_busy: AtomicBool::new(false),
+            shutdown: AtomicBool::new(false),
+            steal,
+        }
+    }
+
+    pub(crate) fn is_shutdown(&self) -> bool {
+        self.shutdown.load(Acquire)
+    }
+
+    /// Tries to become the one thread that drives the driver.
+    pub(crate) fn try_lock_driver(&self) -> Option<DriverGuard<'_>> {
+        let driver = self.driver.as_deref()?;
+        if self.driver_busy.swap(true, Acquire) {
+            return None;
+        }
+        Some(DriverGuard {
+            shared: self,
+            driver,
+        })
+    }
+
+    pub(crate) fn unpark_worker(&self, index: usize) -> bool {
+        self.workers[index].parker.unpark(self.driver.as_deref())
+    }
+
+    /// Work became available somewhere: wake a sleeper to come and steal, if no one searches.
+    pub(crate) fn notify_one(&self) {
+        if !self.steal {
+            return;
+        }
+        if let Some(worker) = self.idle.notify_one() {
+            self.unpark_worker(worker);
+        }
+    }
+
+    /// `cq` went `Idle -> Scheduled` (the caller holds its only handle): put it in a run queue.
+    pub(crate) fn schedule_color(&self, cq: Arc<ColorQueue>) {
+        let home = cq.home.load(Relaxed);
+        let pushed = context(|ctx| match ctx {
+            Some(ctx) => ctx.push_local(self, home, cq),
+            None => Err(cq),
+        });
+        let cq = match pushed {
+            Ok(()) => {
+                self.notify_one();
+                return;
+            }
+            Err(cq) => cq,
+        };
+        let remote = &self.workers[home];
+        remote.inbox.push(cq);
+        remote.remote_schedules.fetch_add(1, Relaxed);
+        if !self.unpark_worker(home) {
+            // The home is awake (busy, or about to look): let an idle worker steal if it can.
+            self.notify_one();
+        }
+    }
+}
+
+pub(crate) struct DriverGuard<'a> {
+    shared: &'a Shared,
+    pub(crate) driver: &'a dyn Driver,
+}
+
+impl Drop for DriverGuard<'_> {
+    fn drop(&mut self) {
+        self.shared.driver_busy.store(false, Release);
+    }
+}
+
+/// What a thread inside a runtime knows: set by workers for their life and by `block_on`
+/// while it runs.
+pub(crate) struct Context {
+    pub(crate) shared: Arc<Shared>,
+    /// The worker's index and its local deque, on worker threads.
+    pub(crate) worker: Option<(usize, *const crossbeam_deque::Worker<Arc<ColorQueue>>)>,
+    /// The color queue whose task (or `block_on` future) is being polled on this thread.
+    pub(crate) current: Cell<*const ColorQueue>,
+}
+
+impl Context {
+    /// Pushes to this thread's local deque if it is `home`'s worker of `shared`.
+    fn push_local(&self, shared: &Shared, home: usize, cq: Arc<ColorQueue>) -> Result<(), Arc<ColorQueue>> {
+        match self.worker {
+            Some((index, local)) if index == home && ptr::eq(Arc::as_ptr(&self.shared), shared) => {
+                // SAFETY: `local` points at the deque of the worker running this thread, which
+                // outlives the context (the worker clears the context before it drops).
+                unsafe { &*local }.push(cq);
+                WorkerMetrics::bump(&shared.workers[index].metrics.local_schedules);
+                Ok(())
+            }
+            _ => Err(cq),
+        }
+    }
+
+    pub(crate) fn current_queue(&self) -> Option<&ColorQueue> {
+        let cq = self.current.get();
+        // SAFETY: `current` is set only while the color queue is running on this thread, by a
+        // holder of a strong reference to it.
+        (!cq.is_null()).then(|| unsafe { &*cq })
+    }
+}
+
+thread_local! {
+    static CONTEXT: Cell<*const Context> = const { Cell::new(ptr::null()) };
+}
+
+/// Runs `f` with this thread's context, if any.
+pub(crate) fn context<R>(f: impl FnOnce(Option<&Context>) -> R) -> R {
+    let ctx = CONTEXT.try_with(|c| c.get()).unwrap_or(ptr::null());
+    // SAFETY: a non-null context pointer is valid while it is installed (see `enter`).
+    f((!ctx.is_null()).then(|| unsafe { &*ctx }))
+}
+
+/// Installs `ctx` as this thread's context until the guard drops. Panics if one is installed.
+pub(crate) fn enter(ctx: &Context) -> EnterGuard {
+    CONTEXT.with(|c| {
+        assert!(c.get().is_null(), "{}", NESTED_RUNTIME);
+        c.set(ctx);
+    });
+    EnterGuard(())
+}
+
+pub(crate) const NESTED_RUNTIME: &str = "cannot block_on from inside a hue runtime: this thread \
+     is a worker or is already inside block_on, and blocking it would stall the tasks it \
+     drives. Use `.await` instead, or move the blocking call to another thread";
+
+/// Clears the context on drop.
+pub(crate) struct EnterGuard(());
+
+impl Drop for EnterGuard {
+    fn drop(&mut self) {
+        let _ = CONTEXT.try_with(|c| c.set(ptr::null()));
+    }
+}
+
+/// Whether this thread is inside a runtime (a worker, or inside `block_on`).
+pub(crate) fn in_runtime() -> bool {
+    context(|ctx| ctx.is_some())
+}
+
+/// A notified task goes into its color's queue (the waker path, and requeue after a poll).
+pub(crate) fn schedule(task: Notified) {
+    // SAFETY: holding a notification is the right to schedule the task; the membership's
+    // strong reference keeps the queue alive while the task is.
+    let cq = unsafe { task.raw().color_queue() };
+    debug_assert!(!cq.is_null(), "a notified task is a member of a color");
+    // SAFETY: see above.
+    let cq_ref = unsafe { &*cq };
+    match cq_ref.core.push(task) {
+        Push::Queued => {}
+        Push::Schedule => {
+            // SAFETY: the queue is alive (see above); this makes the run queue's own handle.
+            let arc = unsafe {
+                Arc::increment_strong_count(cq);
+                Arc::from_raw(cq)
+            };
+            cq_ref.shared.schedule_color(arc);
+        }
+        Push::Closed(task) => drop(task),
+    }
+}
+
+/// A task finished: it leaves its color (the color map forgets the color if it was the last).
+pub(crate) fn release(task: RawTask) {
+    // SAFETY: called by the task's runner (or the shutdown path holding RUNNING).
+    let cq = unsafe { task.color_queue() };
+    if cq.is_null() {
+        return; // never joined (spawned after shutdown)
+    }
+    // SAFETY: the membership's strong reference lives until the task is freed.
+    let cq = unsafe { &*cq };
+    cq.shared.colors.leave(cq, Some(task));
+}
+
+/// Spawns `future` on `shared` in `color` (`None`: the current task's color if it runs on
+/// this runtime, else [`Color::DEFAULT`]).
+pub(crate) fn spawn<F>(shared: &Arc<Shared>, color: Option<Color>, future: F) -> JoinHandle<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let raw = RawTask::new(future);
+    // SAFETY: the task is new; its output type is `F::Output`; the handle takes its reference.
+    let handle = unsafe { JoinHandle::new(raw) };
+    let joined = match color {
+        Some(color) => shared.colors.join(shared, color, raw),
+        None => context(|ctx| match ctx.and_then(|ctx| {
+            ctx.current_queue()
+                .filter(|cq| ptr::eq(Arc::as_ptr(&cq.shared), Arc::as_ptr(shared)))
+        }) {
+            Some(cq) => shared.colors.join_queue(cq, raw),
+            None => shared.colors.join(shared, Color::DEFAULT, raw),
+        }),
+    };
+    match joined {
+        Ok(_) => {
+            // SAFETY: the first notification's reference (from the initial state).
+            schedule(unsafe { Notified::from_raw(raw) });
+        }
+        // SAFETY: the shutdown path consumes the first notification's reference.
+        Err(colors::Closed) => unsafe { raw.shutdown() },
+    }
+    handle
+}
+
+/// The color of the task being polled on this thread.
+pub(crate) fn current_color() -> Color {
+    context(|ctx| {
+        ctx.and_then(Context::current_queue)
+            .map_or(Color::DEFAULT, |cq| cq.color)
+    })
+}

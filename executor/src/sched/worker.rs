@@ -1,0 +1,237 @@
+//! A worker thread: find a color, run a batch of its tasks, repeat; steal when out of work;
+//! park when there is none anywhere.
+
+use std::cell::Cell;
+use std::ptr;
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crossbeam_deque::{Steal, Worker as Deque};
+
+use super::block_on::{hand_off, is_handoff};
+use super::{
+    enter, schedule, ColorQueue, Context, Shared, WorkerMetrics, BATCH, DRIVER_INTERVAL, INBOX_INTERVAL,
+};
+use crate::task::{Notified, RawTask, RunResult};
+
+pub(crate) struct Worker {
+    index: usize,
+    shared: Arc<Shared>,
+    local: Deque<Arc<ColorQueue>>,
+    tick: u32,
+    searching: bool,
+    rng: u64,
+}
+
+impl Worker {
+    pub(crate) fn new(index: usize, shared: Arc<Shared>, local: Deque<Arc<ColorQueue>>) -> Worker {
+        Worker {
+            index,
+            shared,
+            local,
+            tick: 0,
+            searching: false,
+            rng: 0x9E37_79B9_7F4A_7C15 ^ (index as u64 + 1).wrapping_mul(0xD1B5_4A32_D192_ED03),
+        }
+    }
+
+    /// The worker thread's body.
+    pub(crate) fn run(mut self) {
+        let ctx = Context {
+            shared: self.shared.clone(),
+            worker: Some((self.index, &self.local as *const _)),
+            current: Cell::new(ptr::null()),
+        };
+        let _enter = enter(&ctx);
+        while !self.shared.is_shutdown() {
+            if let Some(cq) = self.next_local() {
+                self.found_work();
+                self.run_color(&ctx, cq);
+                continue;
+            }
+            if !self.searching && self.shared.steal {
+                self.searching = self.shared.idle.try_start_searching();
+            }
+            if self.searching {
+                if let Some(cq) = self.steal() {
+                    self.found_work();
+                    self.run_color(&ctx, cq);
+                    continue;
+                }
+                self.searching = false;
+                self.shared.idle.stop_searching();
+            }
+            self.park();
+        }
+        if self.searching {
+            self.shared.idle.stop_searching();
+        }
+    }
+
+    fn metrics(&self) -> &WorkerMetrics {
+        &self.shared.workers[self.index].metrics
+    }
+
+    /// Leaving the searching state with work in hand: if we were the last searcher, there may
+    /// be more work, so wake another worker to look (tokio's rule).
+    fn found_work(&mut self) {
+        if self.searching {
+            self.searching = false;
+            if self.shared.idle.stop_searching() {
+                self.shared.notify_one();
+            }
+        }
+    }
+
+    fn next_local(&mut self) -> Option<Arc<ColorQueue>> {
+        self.tick = self.tick.wrapping_add(1);
+        if self.tick % DRIVER_INTERVAL == 0 {
+            self.maintenance();
+        }
+        if self.tick % INBOX_INTERVAL == 0 {
+            if let Some(cq) = self.pop_inbox() {
+                return Some(cq);
+            }
+        }
+        self.local.pop().or_else(|| self.pop_inbox())
+    }
+
+    fn pop_inbox(&self) -> Option<Arc<ColorQueue>> {
+        let inbox = &self.shared.workers[self.index].inbox;
+        loop {
+            match inbox.steal_batch_and_pop(&self.local) {
+                Steal::Success(cq) => return Some(cq),
+                Steal::Empty => return None,
+                Steal::Retry => continue,
+            }
+        }
+    }
+
+    /// Polls the driver without blocking, if no one else drives it (S7: I/O is seen even when
+    /// every worker is busy).
+    fn maintenance(&self) {
+        if let Some(guard) = self.shared.try_lock_driver() {
+            guard.driver.park(Some(Duration::ZERO));
+            WorkerMetrics::bump(&self.metrics().driver_polls);
+        }
+    }
+
+    fn next_rand(&mut self) -> u64 {
+        // xorshift64*
+        self.rng ^= self.rng >> 12;
+        self.rng ^= self.rng << 25;
+        self.rng ^= self.rng >> 27;
+        self.rng.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    /// Steals queued colors (half of a victim's deque, or a batch of its inbox), starting at a
+    /// random victim. Each stolen color is whole: a queue handle, never part of one.
+    fn steal(&mut self) -> Option<Arc<ColorQueue>> {
+        let n = self.shared.workers.len();
+        let start = (self.next_rand() % n as u64) as usize;
+        for i in 0..n {
+            let victim = (start + i) % n;
+            if victim == self.index {
+                continue;
+            }
+            let remote = &self.shared.workers[victim];
+            let found = steal_from(|| remote.stealer.steal_batch_and_pop(&self.local))
+                .or_else(|| steal_from(|| remote.inbox.steal_batch_and_pop(&self.local)));
+            if let Some(cq) = found {
+                let m = self.metrics();
+                WorkerMetrics::bump(&m.steals);
+                let moved = 1 + self.local.len() as u64;
+                m.stolen_colors.store(m.stolen_colors.load(Relaxed) + moved, Relaxed);
+                return Some(cq);
+            }
+        }
+        None
+    }
+
+    /// Runs one turn of a color this worker now owns (it popped it from a run queue).
+    fn run_color(&mut self, ctx: &Context, cq: Arc<ColorQueue>) {
+        cq.home.store(self.index, Relaxed);
+        WorkerMetrics::bump(&self.metrics().colors_run);
+        let mut batch = cq.core.begin_run(BATCH);
+        ctx.current.set(Arc::as_ptr(&cq));
+        let mut polls = 0;
+        while let Some(task) = batch.pop() {
+            if is_handoff(task) {
+                // A `block_on` caller is next in this color: give it the color (still
+                // `Running`), with the rest of the batch back at the head.
+                cq.core.put_back_front(batch);
+                ctx.current.set(ptr::null());
+                self.add_polls(polls);
+                // SAFETY: `task` is a handoff node queued by `acquire_or_enqueue`; its owner
+                // waits for exactly this.
+                unsafe { hand_off(task) };
+                return;
+            }
+            polls += 1;
+            // SAFETY: the queue owned the entry's notification reference; now we do.
+            let notified = unsafe { Notified::from_raw(task) };
+            if let RunResult::Requeue(notified) = RawTask::run(notified) {
+                schedule(notified);
+            }
+        }
+        ctx.current.set(ptr::null());
+        self.add_polls(polls);
+        if cq.core.finish_run() {
+            // More arrived: back of our deque (we are its home now), and others may steal it.
+            self.local.push(cq);
+            self.shared.notify_one();
+        }
+    }
+
+    fn add_polls(&self, n: u64) {
+        let polls = &self.metrics().polls;
+        polls.store(polls.load(Relaxed) + n, Relaxed);
+    }
+
+    fn has_local_work(&self) -> bool {
+        !self.local.is_empty() || !self.shared.workers[self.index].inbox.is_empty()
+    }
+
+    fn others_have_work(&self) -> bool {
+        self.shared
+            .workers
+            .iter()
+            .enumerate()
+            .any(|(i, w)| i != self.index && (!w.stealer.is_empty() || !w.inbox.is_empty()))
+    }
+
+    fn park(&mut self) {
+        let shared = &*self.shared;
+        shared.idle.register_sleeper(self.index);
+        std::sync::atomic::fence(std::sync::atomic::Ordering::SeqCst);
+        let recheck = shared.is_shutdown()
+            || self.has_local_work()
+            || (shared.steal && shared.idle.num_searching() == 0 && self.others_have_work());
+        if !recheck {
+            WorkerMetrics::bump(&self.metrics().parks);
+            let remote = &shared.workers[self.index];
+            match shared.try_lock_driver() {
+                Some(guard) => {
+                    remote.parker.park(Some(guard.driver));
+                    WorkerMetrics::bump(&self.metrics().driver_polls);
+                }
+                None => remote.parker.park(None),
+            }
+        }
+        if !shared.idle.unregister_sleeper(self.index) {
+            // A notifier took us off the list and counted us as searching.
+            self.searching = true;
+        }
+    }
+}
+
+fn steal_from(mut f: impl FnMut() -> Steal<Arc<ColorQueue>>) -> Option<Arc<ColorQueue>> {
+    loop {
+        match f() {
+            Steal::Success(cq) => return Some(cq),
+            Steal::Empty => return None,
+            Steal::Retry => continue,
+        }
+    }
+}

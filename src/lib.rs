@@ -1,0 +1,33 @@
+//! hue: an async runtime with libasync-smp's colors.
+//!
+//! Every task has a [`Color`]; tasks of one color never run in parallel, tasks of different
+//! colors may. State owned by a color needs no lock, and a program still uses every core.
+//! See the [README](https://example.invalid/hue) and `DESIGN.md` for the model (it follows
+//! Zeldovich et al., "Multiprocessor Support for Event-Driven Programs", USENIX ATC 2003).
+//!
+//! This crate is the facade: it re-exports the executor ([`hue_executor`]); the reactor
+//! (`hue::net`, `hue::time`) and the compatibility shims join it in later releases.
+//!
+//! # Example
+//!
+//! ```
+//! use hue::{Color, Runtime};
+//!
+//! let rt = Runtime::builder().workers(2).build()?;
+//! let n = rt.block_on(async {
+//!     let a = hue::spawn_colored(Color::fresh(), async { 20 });
+//!     let b = hue::spawn_colored(Color::fresh(), async { 22 });
+//!     a.await.unwrap() + b.await.unwrap()
+//! });
+//! assert_eq!(n, 42);
+//! # Ok::<(), std::io::Error>(())
+//! ```
+
+#![forbid(unsafe_code)]
+
+#[doc(inline)]
+pub use hue_executor::{
+    block_on, current_color, current_worker, spawn, spawn_colored, yield_now, Builder, Color,
+    Driver, Handle, JoinError, JoinHandle, Runtime, RuntimeMetrics, WorkerMetrics, YieldNow,
+    WORKERS_ENV,
+};

@@ -21,9 +21,9 @@ use std::sync::atomic::Ordering::Relaxed;
 use crossbeam_utils::CachePadded;
 
 use super::{ColorQueue, Shared};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
-use crate::loom::{lock, Mutex};
+use super::lock;
 use crate::task::RawTask;
 use crate::Color;
 

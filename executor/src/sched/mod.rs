@@ -252,6 +252,12 @@ thread_local! {
     static CONTEXT: Cell<*const Context> = const { Cell::new(ptr::null()) };
 }
 
+/// Locks a scheduler mutex (not model-checked), ignoring poisoning: no user code runs under
+/// these locks, so a poisoned one can only come from a bug that already panicked.
+pub(crate) fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 /// Runs `f` with this thread's context, if any.
 pub(crate) fn context<R>(f: impl FnOnce(Option<&Context>) -> R) -> R {
     let ctx = CONTEXT.try_with(|c| c.get()).unwrap_or(ptr::null());
@@ -291,6 +297,12 @@ pub(crate) fn schedule(task: Notified) {
     // SAFETY: holding a notification is the right to schedule the task; the membership's
     // strong reference keeps the queue alive while the task is.
     let cq = unsafe { task.raw().color_queue() };
+    #[cfg(loom)]
+    if cq.is_null() {
+        // Task-state models run tasks outside any color; they collect notifications here.
+        crate::loom_tests::notified(task);
+        return;
+    }
     debug_assert!(!cq.is_null(), "a notified task is a member of a color");
     // SAFETY: see above.
     let cq_ref = unsafe { &*cq };

@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::sync::{Condvar, Mutex};
 
 use crate::driver::Driver;
-use crate::loom::lock;
+use super::lock;
 
 const EMPTY: usize = 0;
 const PARKED_CONDVAR: usize = 1;

@@ -1,0 +1,542 @@
+//! Model checks (run with `RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=2 cargo test -p
+//! hue-executor --release --lib loom`).
+//!
+//! - The **task state machine**: wake while running, wake after completion, abort racing a
+//!   run, the `JoinHandle` racing completion (waker registration and drop).
+//! - The **color state machine**: pushes from another thread racing two workers that pop the
+//!   color from a shared run queue (a steal is exactly that: another worker popping the
+//!   handle), with exclusion and FIFO asserted; and a `block_on`-style foreign thread taking
+//!   the color through `acquire_or_enqueue` and the handoff.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::ptr::NonNull;
+use std::cell::{Cell, RefCell};
+use std::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
+
+use loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
+use loom::sync::{Arc, Mutex};
+use loom::thread;
+
+use crate::loom::UnsafeCell;
+use crate::sched::color_queue::{CqCore, Push};
+use crate::task::raw::{Header, RunResult, Vtable};
+use crate::task::state::State;
+use crate::task::{JoinError, JoinHandle, Notified, RawTask};
+
+// ---- a place for notifications of tasks that are in no color -------------------------------
+
+struct SendTask(RawTask);
+// SAFETY: test-only carrier of a task pointer between model threads.
+unsafe impl Send for SendTask {}
+
+// Loom runs all threads of a model on the test's OS thread, so a thread-local is per model
+// (and tests running in parallel do not share it).
+std::thread_local! {
+    static NOTIFIED: RefCell<Vec<SendTask>> = const { RefCell::new(Vec::new()) };
+}
+
+pub(crate) fn notified(task: Notified) {
+    NOTIFIED.with(|n| n.borrow_mut().push(SendTask(task.into_raw())));
+}
+
+fn take_notified() -> Option<Notified> {
+    let t = NOTIFIED.with(|n| n.borrow_mut().pop())?;
+    // SAFETY: `notified` stored the notification's reference.
+    Some(unsafe { Notified::from_raw(t.0) })
+}
+
+/// Runs a notified task, and whatever it or others notified, until nothing is left.
+fn run_all(first: Option<Notified>) {
+    let mut next = first;
+    loop {
+        let task = match next.take() {
+            Some(t) => t,
+            None => match take_notified() {
+                Some(t) => t,
+                None => return,
+            },
+        };
+        if let RunResult::Requeue(again) = RawTask::run(task) {
+            next = Some(again);
+        }
+    }
+}
+
+fn spawn_raw<F>(future: F) -> (Notified, JoinHandle<F::Output>)
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let raw = RawTask::new(future);
+    // SAFETY: the initial state holds the handle's reference and the first notification's;
+    // the membership's reference is dropped by `complete` (release is a no-op without color).
+    unsafe { (Notified::from_raw(raw), JoinHandle::new(raw)) }
+}
+
+fn noop_waker() -> Waker {
+    fn clone(_: *const ()) -> RawWaker {
+        RawWaker::new(std::ptr::null(), &VTABLE)
+    }
+    fn noop(_: *const ()) {}
+    static VTABLE: RawWakerVTable = RawWakerVTable::new(clone, noop, noop, noop);
+    // SAFETY: every function is a no-op.
+    unsafe { Waker::from_raw(RawWaker::new(std::ptr::null(), &VTABLE)) }
+}
+
+fn poll_join<T>(handle: &mut JoinHandle<T>, waker: &Waker) -> Poll<Result<T, JoinError>> {
+    Pin::new(handle).poll(&mut Context::from_waker(waker))
+}
+
+/// A future that is pending until woken `wakes` times, keeping its waker where others see it.
+struct Wakeable {
+    slot: Arc<Mutex<Option<Waker>>>,
+    polls: Arc<AtomicUsize>,
+    drops: Arc<AtomicUsize>,
+    ready_after: usize,
+}
+
+impl Future for Wakeable {
+    type Output = usize;
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<usize> {
+        let n = self.polls.fetch_add(1, SeqCst) + 1;
+        if n > self.ready_after {
+            return Poll::Ready(n);
+        }
+        *self.slot.lock().unwrap() = Some(cx.waker().clone());
+        Poll::Pending
+    }
+}
+
+impl Drop for Wakeable {
+    fn drop(&mut self) {
+        self.drops.fetch_add(1, SeqCst);
+    }
+}
+
+struct Probe {
+    slot: Arc<Mutex<Option<Waker>>>,
+    polls: Arc<AtomicUsize>,
+    drops: Arc<AtomicUsize>,
+}
+
+fn wakeable(ready_after: usize) -> (Wakeable, Probe) {
+    let probe = Probe {
+        slot: Arc::new(Mutex::new(None)),
+        polls: Arc::new(AtomicUsize::new(0)),
+        drops: Arc::new(AtomicUsize::new(0)),
+    };
+    let fut = Wakeable {
+        slot: probe.slot.clone(),
+        polls: probe.polls.clone(),
+        drops: probe.drops.clone(),
+        ready_after,
+    };
+    (fut, probe)
+}
+
+/// Spins (with loom yields) until the future published its waker, then takes it.
+fn take_waker(slot: &Mutex<Option<Waker>>) -> Waker {
+    loop {
+        if let Some(w) = slot.lock().unwrap().take() {
+            return w;
+        }
+        thread::yield_now();
+    }
+}
+
+std::thread_local! {
+    static ITERATIONS: Cell<usize> = const { Cell::new(0) };
+}
+
+fn model(f: impl Fn() + Sync + Send + 'static) {
+    let mut builder = loom::model::Builder::new();
+    if builder.preemption_bound.is_none() {
+        builder.preemption_bound = Some(2);
+    }
+    builder.check(move || {
+        f();
+        assert!(NOTIFIED.with(|n| n.borrow().is_empty()), "a notification was left behind");
+        ITERATIONS.with(|i| i.set(i.get() + 1));
+    });
+    ITERATIONS.with(|i| {
+        eprintln!("loom: {} interleavings checked", i.get());
+        i.set(0);
+    });
+}
+
+// ---- task state machine ---------------------------------------------------------------------
+
+#[test]
+fn task_wake_while_running() {
+    model(|| {
+        let (fut, probe) = wakeable(1);
+        let (first, mut handle) = spawn_raw(fut);
+        let slot = probe.slot.clone();
+        let waker_thread = thread::spawn(move || take_waker(&slot).wake());
+        // The first poll stores the waker; the wake comes during or after it.
+        run_all(Some(first));
+        waker_thread.join().unwrap();
+        run_all(None);
+        assert_eq!(probe.polls.load(SeqCst), 2, "woken once: polled exactly twice");
+        assert_eq!(probe.drops.load(SeqCst), 1);
+        match poll_join(&mut handle, &noop_waker()) {
+            Poll::Ready(Ok(2)) => {}
+            other => panic!("unexpected {:?}", other.map(|r| r.map_err(|e| e.to_string()))),
+        }
+    });
+}
+
+#[test]
+fn task_wake_after_completion() {
+    model(|| {
+        let (fut, probe) = wakeable(0);
+        let (first, handle) = spawn_raw(fut);
+        // A waker taken from a clone of the JoinHandle's view: make one by polling once with
+        // a future that is immediately ready would not store it, so store one explicitly.
+        let slot = probe.slot.clone();
+        let stored = Arc::new(AtomicBool::new(false));
+        let stored2 = stored.clone();
+        let t = thread::spawn(move || {
+            if let Some(w) = slot.lock().unwrap().take() {
+                stored2.store(true, SeqCst);
+                w.wake();
+            }
+        });
+        run_all(Some(first));
+        t.join().unwrap();
+        run_all(None);
+        assert_eq!(probe.polls.load(SeqCst), 1);
+        assert_eq!(probe.drops.load(SeqCst), 1);
+        drop(handle);
+        let _ = stored.load(SeqCst);
+    });
+}
+
+#[test]
+fn task_wake_racing_completion() {
+    model(|| {
+        // Pending once (stores waker), ready on the second poll; a foreign thread wakes twice,
+        // the second wake lands after completion in some interleavings.
+        let (fut, probe) = wakeable(1);
+        let (first, handle) = spawn_raw(fut);
+        run_all(Some(first));
+        let w = take_waker(&probe.slot);
+        let w2 = w.clone();
+        let t = thread::spawn(move || {
+            w2.wake_by_ref();
+            w2.wake();
+        });
+        w.wake();
+        run_all(None);
+        t.join().unwrap();
+        run_all(None);
+        assert_eq!(probe.polls.load(SeqCst), 2);
+        assert_eq!(probe.drops.load(SeqCst), 1);
+        drop(handle);
+    });
+}
+
+#[test]
+fn task_abort_races_run() {
+    model(|| {
+        let (fut, probe) = wakeable(usize::MAX);
+        let (first, mut handle) = spawn_raw(fut);
+        // The abort comes from another thread through a second view of the task: abort only
+        // needs `&JoinHandle`, so run the task on the other thread instead.
+        let first = SendTask(first.into_raw());
+        let runner = thread::spawn(move || {
+            // SAFETY: the notification's reference travels with `first`.
+            run_all(Some(unsafe { Notified::from_raw(first.0) }));
+        });
+        handle.abort();
+        runner.join().unwrap();
+        run_all(None);
+        assert_eq!(probe.drops.load(SeqCst), 1, "the future is dropped exactly once");
+        match poll_join(&mut handle, &noop_waker()) {
+            Poll::Ready(Err(e)) => assert!(e.is_cancelled()),
+            Poll::Ready(Ok(_)) => panic!("an aborted, never-ready task produced output"),
+            Poll::Pending => panic!("aborted task did not finish"),
+        }
+    });
+}
+
+struct FlagWaker(AtomicBool);
+
+fn flag_waker(flag: &'static FlagWaker) -> Waker {
+    fn clone(p: *const ()) -> RawWaker {
+        RawWaker::new(p, &VTABLE)
+    }
+    fn wake(p: *const ()) {
+        // SAFETY: `p` is the leaked `FlagWaker`.
+        unsafe { &*(p as *const FlagWaker) }.0.store(true, SeqCst);
+    }
+    fn noop(_: *const ()) {}
+    static VTABLE: RawWakerVTable = RawWakerVTable::new(clone, wake, wake, noop);
+    // SAFETY: the data pointer is a `'static` FlagWaker.
+    unsafe { Waker::from_raw(RawWaker::new(flag as *const FlagWaker as *const (), &VTABLE)) }
+}
+
+#[test]
+fn task_join_races_completion() {
+    model(|| {
+        let (fut, probe) = wakeable(0);
+        let (first, mut handle) = spawn_raw(fut);
+        let first = SendTask(first.into_raw());
+        let runner = thread::spawn(move || {
+            // SAFETY: the notification's reference travels with `first`.
+            run_all(Some(unsafe { Notified::from_raw(first.0) }));
+        });
+        let flag: &'static FlagWaker = Box::leak(Box::new(FlagWaker(AtomicBool::new(false))));
+        let waker = flag_waker(flag);
+        let out = match poll_join(&mut handle, &waker) {
+            Poll::Ready(out) => out,
+            Poll::Pending => {
+                // Registered: completion must wake us.
+                while !flag.0.load(SeqCst) {
+                    thread::yield_now();
+                }
+                match poll_join(&mut handle, &waker) {
+                    Poll::Ready(out) => out,
+                    Poll::Pending => panic!("woken but the output is not ready"),
+                }
+            }
+        };
+        assert_eq!(out.unwrap(), 1);
+        runner.join().unwrap();
+        assert_eq!(probe.drops.load(SeqCst), 1);
+    });
+}
+
+#[test]
+fn task_join_handle_dropped_racing_completion() {
+    model(|| {
+        let out_drops = Arc::new(AtomicUsize::new(0));
+        struct Out(Arc<AtomicUsize>);
+        impl Drop for Out {
+            fn drop(&mut self) {
+                self.0.fetch_add(1, SeqCst);
+            }
+        }
+        let d = out_drops.clone();
+        let (first, mut handle) = spawn_raw(async move { Out(d) });
+        let first = SendTask(first.into_raw());
+        let runner = thread::spawn(move || {
+            // SAFETY: the notification's reference travels with `first`.
+            run_all(Some(unsafe { Notified::from_raw(first.0) }));
+        });
+        // Register a waker, then drop the handle, racing completion.
+        let flag: &'static FlagWaker = Box::leak(Box::new(FlagWaker(AtomicBool::new(false))));
+        let _ = poll_join(&mut handle, &flag_waker(flag));
+        drop(handle);
+        runner.join().unwrap();
+        assert_eq!(out_drops.load(SeqCst), 1, "the output is dropped exactly once");
+    });
+}
+
+// ---- color state machine ----------------------------------------------------------------------
+
+static FAKE_VTABLE: Vtable = Vtable {
+    run: fake_run,
+    dealloc: fake_dealloc,
+    try_read_output: fake_read,
+    drop_join_handle: fake_dealloc,
+    shutdown: fake_dealloc,
+};
+unsafe fn fake_run(_: NonNull<Header>) -> RunResult {
+    unreachable!()
+}
+unsafe fn fake_dealloc(_: NonNull<Header>) {}
+unsafe fn fake_read(_: NonNull<Header>, _: *mut (), _: &Waker) {}
+
+/// A queue entry that is only a header, with an id (its index in `FakeTasks`).
+struct FakeTasks {
+    headers: Vec<Box<Header>>,
+}
+
+impl FakeTasks {
+    fn new(n: usize) -> FakeTasks {
+        FakeTasks {
+            headers: (0..n)
+                .map(|_| {
+                    Box::new(Header {
+                        state: State::new(),
+                        vtable: &FAKE_VTABLE,
+                        queue_next: UnsafeCell::new(None),
+                        color: UnsafeCell::new(std::ptr::null()),
+                        member_prev: UnsafeCell::new(None),
+                        member_next: UnsafeCell::new(None),
+                    })
+                })
+                .collect(),
+        }
+    }
+    fn raw(&self, i: usize) -> RawTask {
+        RawTask::from_raw(NonNull::from(&*self.headers[i]))
+    }
+    fn id(&self, t: RawTask) -> usize {
+        self.headers
+            .iter()
+            .position(|h| std::ptr::eq(&**h, t.header()))
+            .unwrap()
+    }
+    fn notified(&self, i: usize) -> Notified {
+        // SAFETY: fake headers never reach a real vtable function that frees them (the fake
+        // dealloc is a no-op) and are forgotten after use.
+        unsafe { Notified::from_raw(self.raw(i)) }
+    }
+}
+
+struct ColorModel {
+    cq: CqCore,
+    tasks: FakeTasks,
+    /// The run queue the color's handle sits in while `Scheduled` (0 or 1 handles).
+    run_queue: Mutex<usize>,
+    in_flight: AtomicBool,
+    ran: Mutex<Vec<usize>>,
+}
+
+// SAFETY: the model's raw pointers are only used under the protocols being checked.
+unsafe impl Send for ColorModel {}
+// SAFETY: as above.
+unsafe impl Sync for ColorModel {}
+
+impl ColorModel {
+    fn new(n: usize) -> Arc<ColorModel> {
+        Arc::new(ColorModel {
+            cq: CqCore::new(),
+            tasks: FakeTasks::new(n),
+            run_queue: Mutex::new(0),
+            in_flight: AtomicBool::new(false),
+            ran: Mutex::new(Vec::new()),
+        })
+    }
+
+    fn push(&self, i: usize) {
+        match self.cq.push(self.tasks.notified(i)) {
+            Push::Schedule => *self.run_queue.lock().unwrap() += 1,
+            Push::Queued => {}
+            Push::Closed(n) => {
+                n.into_raw();
+            }
+        }
+    }
+
+    /// One worker turn: pop the handle if present, run a batch of at most `max`.
+    fn worker_turn(&self, max: usize) -> bool {
+        {
+            let mut rq = self.run_queue.lock().unwrap();
+            if *rq == 0 {
+                return false;
+            }
+            assert_eq!(*rq, 1, "a color is in at most one run queue once");
+            *rq -= 1;
+        }
+        assert!(!self.in_flight.swap(true, SeqCst), "two owners of one color");
+        let mut batch = self.cq.begin_run(max);
+        assert!(batch.len() <= max);
+        while let Some(t) = batch.pop() {
+            self.ran.lock().unwrap().push(self.tasks.id(t));
+        }
+        self.in_flight.store(false, SeqCst);
+        if self.cq.finish_run() {
+            *self.run_queue.lock().unwrap() += 1;
+        }
+        true
+    }
+}
+
+#[test]
+fn color_push_vs_run_vs_steal() {
+    model(|| {
+        let m = ColorModel::new(3);
+        m.push(0);
+        let pusher = {
+            let m = m.clone();
+            thread::spawn(move || {
+                m.push(1);
+                m.push(2);
+            })
+        };
+        // Two workers race for the handle (the second is a thief).
+        let thief = {
+            let m = m.clone();
+            thread::spawn(move || {
+                m.worker_turn(1);
+            })
+        };
+        m.worker_turn(1);
+        pusher.join().unwrap();
+        thief.join().unwrap();
+        while m.worker_turn(1) {}
+        assert_eq!(*m.ran.lock().unwrap(), vec![0, 1, 2], "FIFO, each task once");
+        assert_eq!(m.cq.state(), crate::sched::color_queue::RunState::Idle);
+    });
+}
+
+#[test]
+fn color_foreign_acquire_and_handoff() {
+    model(|| {
+        // Entry 0 is a task, entry 1 a handoff node for the foreign (block_on) thread.
+        let m = ColorModel::new(2);
+        let handed = Arc::new(AtomicBool::new(false));
+        let done = Arc::new(AtomicBool::new(false));
+        m.push(0);
+        let foreign = {
+            let m = m.clone();
+            let handed = handed.clone();
+            let done = done.clone();
+            thread::spawn(move || {
+                if !m.cq.acquire_or_enqueue(m.tasks.raw(1)) {
+                    while !handed.load(SeqCst) {
+                        thread::yield_now();
+                    }
+                }
+                assert!(!m.in_flight.swap(true, SeqCst), "foreign poll overlaps a worker");
+                m.ran.lock().unwrap().push(1);
+                m.in_flight.store(false, SeqCst);
+                if m.cq.finish_run() {
+                    *m.run_queue.lock().unwrap() += 1;
+                }
+                done.store(true, SeqCst);
+            })
+        };
+        // The worker: like `worker_turn`, but hands off when it meets entry 1.
+        let run = |m: &ColorModel| -> bool {
+            {
+                let mut rq = m.run_queue.lock().unwrap();
+                if *rq == 0 {
+                    return false;
+                }
+                *rq -= 1;
+            }
+            assert!(!m.in_flight.swap(true, SeqCst), "two owners of one color");
+            let mut batch = m.cq.begin_run(8);
+            while let Some(t) = batch.pop() {
+                if m.tasks.id(t) == 1 {
+                    m.cq.put_back_front(batch);
+                    m.in_flight.store(false, SeqCst);
+                    handed.store(true, SeqCst);
+                    return true;
+                }
+                m.ran.lock().unwrap().push(0);
+            }
+            m.in_flight.store(false, SeqCst);
+            if m.cq.finish_run() {
+                *m.run_queue.lock().unwrap() += 1;
+            }
+            true
+        };
+        run(&m);
+        // Keep serving until the foreign thread is done.
+        while !done.load(SeqCst) {
+            if !run(&m) {
+                thread::yield_now();
+            }
+        }
+        foreign.join().unwrap();
+        while run(&m) {}
+        let ran = m.ran.lock().unwrap().clone();
+        assert_eq!(ran.len(), 2, "each entry ran once: {ran:?}");
+    });
+}

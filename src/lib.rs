@@ -31,3 +31,8 @@ pub use hue_executor::{
     Driver, Handle, JoinError, JoinHandle, Runtime, RuntimeMetrics, WorkerMetrics, YieldNow,
     WORKERS_ENV,
 };
+
+/// The README's examples, compiled and run as doctests.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

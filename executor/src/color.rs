@@ -69,7 +69,8 @@ impl Color {
     /// ```
     pub fn of<K: Hash + ?Sized>(key: &K) -> Color {
         #[allow(deprecated)]
-        let mut hasher = std::hash::SipHasher::new_with_keys(0x6875_652d_636f_6c6f, 0x7273_2d6b_6579_7321);
+        let mut hasher =
+            std::hash::SipHasher::new_with_keys(0x6875_652d_636f_6c6f, 0x7273_2d6b_6579_7321);
         key.hash(&mut hasher);
         let value = hasher.finish() & !FRESH_BIT;
         Color(if value == 0 { 1 } else { value })

@@ -8,10 +8,10 @@
 //!   handle), with exclusion and FIFO asserted; and a `block_on`-style foreign thread taking
 //!   the color through `acquire_or_enqueue` and the handoff.
 
+use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::pin::Pin;
 use std::ptr::NonNull;
-use std::cell::{Cell, RefCell};
 use std::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
 
 use loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
@@ -156,7 +156,10 @@ fn model(f: impl Fn() + Sync + Send + 'static) {
     }
     builder.check(move || {
         f();
-        assert!(NOTIFIED.with(|n| n.borrow().is_empty()), "a notification was left behind");
+        assert!(
+            NOTIFIED.with(|n| n.borrow().is_empty()),
+            "a notification was left behind"
+        );
         ITERATIONS.with(|i| i.set(i.get() + 1));
     });
     ITERATIONS.with(|i| {
@@ -178,11 +181,18 @@ fn task_wake_while_running() {
         run_all(Some(first));
         waker_thread.join().unwrap();
         run_all(None);
-        assert_eq!(probe.polls.load(SeqCst), 2, "woken once: polled exactly twice");
+        assert_eq!(
+            probe.polls.load(SeqCst),
+            2,
+            "woken once: polled exactly twice"
+        );
         assert_eq!(probe.drops.load(SeqCst), 1);
         match poll_join(&mut handle, &noop_waker()) {
             Poll::Ready(Ok(2)) => {}
-            other => panic!("unexpected {:?}", other.map(|r| r.map_err(|e| e.to_string()))),
+            other => panic!(
+                "unexpected {:?}",
+                other.map(|r| r.map_err(|e| e.to_string()))
+            ),
         }
     });
 }
@@ -252,7 +262,11 @@ fn task_abort_races_run() {
         handle.abort();
         runner.join().unwrap();
         run_all(None);
-        assert_eq!(probe.drops.load(SeqCst), 1, "the future is dropped exactly once");
+        assert_eq!(
+            probe.drops.load(SeqCst),
+            1,
+            "the future is dropped exactly once"
+        );
         match poll_join(&mut handle, &noop_waker()) {
             Poll::Ready(Err(e)) => assert!(e.is_cancelled()),
             Poll::Ready(Ok(_)) => panic!("an aborted, never-ready task produced output"),
@@ -274,7 +288,12 @@ fn flag_waker(flag: &'static FlagWaker) -> Waker {
     fn noop(_: *const ()) {}
     static VTABLE: RawWakerVTable = RawWakerVTable::new(clone, wake, wake, noop);
     // SAFETY: the data pointer is a `'static` FlagWaker.
-    unsafe { Waker::from_raw(RawWaker::new(flag as *const FlagWaker as *const (), &VTABLE)) }
+    unsafe {
+        Waker::from_raw(RawWaker::new(
+            flag as *const FlagWaker as *const (),
+            &VTABLE,
+        ))
+    }
 }
 
 #[test]
@@ -330,7 +349,11 @@ fn task_join_handle_dropped_racing_completion() {
         let _ = poll_join(&mut handle, &flag_waker(flag));
         drop(handle);
         runner.join().unwrap();
-        assert_eq!(out_drops.load(SeqCst), 1, "the output is dropped exactly once");
+        assert_eq!(
+            out_drops.load(SeqCst),
+            1,
+            "the output is dropped exactly once"
+        );
     });
 }
 
@@ -432,7 +455,10 @@ impl ColorModel {
             assert_eq!(*rq, 1, "a color is in at most one run queue once");
             *rq -= 1;
         }
-        assert!(!self.in_flight.swap(true, SeqCst), "two owners of one color");
+        assert!(
+            !self.in_flight.swap(true, SeqCst),
+            "two owners of one color"
+        );
         let mut batch = self.cq.begin_run(max);
         assert!(batch.len() <= max);
         while let Some(t) = batch.pop() {
@@ -469,7 +495,11 @@ fn color_push_vs_run_vs_steal() {
         pusher.join().unwrap();
         thief.join().unwrap();
         while m.worker_turn(1) {}
-        assert_eq!(*m.ran.lock().unwrap(), vec![0, 1, 2], "FIFO, each task once");
+        assert_eq!(
+            *m.ran.lock().unwrap(),
+            vec![0, 1, 2],
+            "FIFO, each task once"
+        );
         assert_eq!(m.cq.state(), crate::sched::color_queue::RunState::Idle);
     });
 }
@@ -492,7 +522,10 @@ fn color_foreign_acquire_and_handoff() {
                         thread::yield_now();
                     }
                 }
-                assert!(!m.in_flight.swap(true, SeqCst), "foreign poll overlaps a worker");
+                assert!(
+                    !m.in_flight.swap(true, SeqCst),
+                    "foreign poll overlaps a worker"
+                );
                 m.ran.lock().unwrap().push(1);
                 m.in_flight.store(false, SeqCst);
                 if m.cq.finish_run() {

@@ -111,41 +111,42 @@ impl Builder {
     }
 
     fn worker_count(&self) -> io::Result<usize> {
-        let n = match self.workers {
-            Some(0) => {
-                return Err(io::Error::new(
-                    io::ErrorKind::InvalidInput,
-                    "hue: Builder::workers(0): a runtime needs at least one worker",
-                ))
-            }
-            Some(n) => n,
-            None => match std::env::var(WORKERS_ENV) {
-                Ok(value) => match value.trim().parse::<usize>() {
-                    Ok(0) => {
-                        return Err(io::Error::new(
+        let n =
+            match self.workers {
+                Some(0) => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidInput,
+                        "hue: Builder::workers(0): a runtime needs at least one worker",
+                    ))
+                }
+                Some(n) => n,
+                None => match std::env::var(WORKERS_ENV) {
+                    Ok(value) => match value.trim().parse::<usize>() {
+                        Ok(0) => return Err(io::Error::new(
                             io::ErrorKind::InvalidInput,
-                            format!("hue: {WORKERS_ENV}={value:?}: a runtime needs at least one worker"),
-                        ))
+                            format!(
+                                "hue: {WORKERS_ENV}={value:?}: a runtime needs at least one worker"
+                            ),
+                        )),
+                        Ok(n) => n,
+                        Err(_) => {
+                            return Err(io::Error::new(
+                                io::ErrorKind::InvalidInput,
+                                format!("hue: {WORKERS_ENV}={value:?} is not a number of workers"),
+                            ))
+                        }
+                    },
+                    Err(std::env::VarError::NotPresent) => {
+                        thread::available_parallelism().map_or(1, |n| n.get())
                     }
-                    Ok(n) => n,
-                    Err(_) => {
+                    Err(std::env::VarError::NotUnicode(value)) => {
                         return Err(io::Error::new(
                             io::ErrorKind::InvalidInput,
                             format!("hue: {WORKERS_ENV}={value:?} is not a number of workers"),
                         ))
                     }
                 },
-                Err(std::env::VarError::NotPresent) => {
-                    thread::available_parallelism().map_or(1, |n| n.get())
-                }
-                Err(std::env::VarError::NotUnicode(value)) => {
-                    return Err(io::Error::new(
-                        io::ErrorKind::InvalidInput,
-                        format!("hue: {WORKERS_ENV}={value:?} is not a number of workers"),
-                    ))
-                }
-            },
-        };
+            };
         if n > 4096 {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
@@ -169,7 +170,8 @@ impl Builder {
     /// ```
     pub fn build(&mut self) -> io::Result<Runtime> {
         let n = self.worker_count()?;
-        let deques: Vec<Deque<Arc<sched::ColorQueue>>> = (0..n).map(|_| Deque::new_fifo()).collect();
+        let deques: Vec<Deque<Arc<sched::ColorQueue>>> =
+            (0..n).map(|_| Deque::new_fifo()).collect();
         let shared = Arc::new(Shared::new(
             deques.iter().map(Deque::stealer).collect(),
             self.driver.clone(),
@@ -352,7 +354,13 @@ impl Runtime {
         let mut exited = self.exited.count.lock().unwrap_or_else(|e| e.into_inner());
         while *exited < n {
             match deadline {
-                None => exited = self.exited.cv.wait(exited).unwrap_or_else(|e| e.into_inner()),
+                None => {
+                    exited = self
+                        .exited
+                        .cv
+                        .wait(exited)
+                        .unwrap_or_else(|e| e.into_inner())
+                }
                 Some(deadline) => {
                     let now = Instant::now();
                     if now >= deadline {

@@ -167,7 +167,11 @@ impl ColorMap {
 
     /// Makes `task` a member of `cq`'s color; `cq` is the queue of a color that has a member
     /// (the current task), so it is the one in the map.
-    pub(crate) fn join_queue(&self, cq: &ColorQueue, task: RawTask) -> Result<*const ColorQueue, Closed> {
+    pub(crate) fn join_queue(
+        &self,
+        cq: &ColorQueue,
+        task: RawTask,
+    ) -> Result<*const ColorQueue, Closed> {
         let mut shard = lock(&self.shards[cq.shard]);
         if shard.closed {
             return Err(Closed);
@@ -187,7 +191,11 @@ impl ColorMap {
     }
 
     /// Counts a non-task member (a `block_on` caller) into `color` and returns the queue.
-    pub(crate) fn join_foreign(&self, shared: &Arc<Shared>, color: Color) -> Result<Arc<ColorQueue>, Closed> {
+    pub(crate) fn join_foreign(
+        &self,
+        shared: &Arc<Shared>,
+        color: Color,
+    ) -> Result<Arc<ColorQueue>, Closed> {
         let index = self.shard_index(color);
         let mut shard = lock(&self.shards[index]);
         if shard.closed {

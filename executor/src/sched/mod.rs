@@ -227,7 +227,12 @@ pub(crate) struct Context {
 
 impl Context {
     /// Pushes to this thread's local deque if it is `home`'s worker of `shared`.
-    fn push_local(&self, shared: &Shared, home: usize, cq: Arc<ColorQueue>) -> Result<(), Arc<ColorQueue>> {
+    fn push_local(
+        &self,
+        shared: &Shared,
+        home: usize,
+        cq: Arc<ColorQueue>,
+    ) -> Result<(), Arc<ColorQueue>> {
         match self.worker {
             Some((index, local)) if index == home && ptr::eq(Arc::as_ptr(&self.shared), shared) => {
                 // SAFETY: `local` points at the deque of the worker running this thread, which
@@ -334,7 +339,11 @@ pub(crate) fn release(task: RawTask) {
 
 /// Spawns `future` on `shared` in `color` (`None`: the current task's color if it runs on
 /// this runtime, else [`Color::DEFAULT`]).
-pub(crate) fn spawn<F>(shared: &Arc<Shared>, color: Option<Color>, future: F) -> JoinHandle<F::Output>
+pub(crate) fn spawn<F>(
+    shared: &Arc<Shared>,
+    color: Option<Color>,
+    future: F,
+) -> JoinHandle<F::Output>
 where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
@@ -344,12 +353,14 @@ where
     let handle = unsafe { JoinHandle::new(raw) };
     let joined = match color {
         Some(color) => shared.colors.join(shared, color, raw),
-        None => context(|ctx| match ctx.and_then(|ctx| {
-            ctx.current_queue()
-                .filter(|cq| ptr::eq(Arc::as_ptr(&cq.shared), Arc::as_ptr(shared)))
-        }) {
-            Some(cq) => shared.colors.join_queue(cq, raw),
-            None => shared.colors.join(shared, Color::DEFAULT, raw),
+        None => context(|ctx| {
+            match ctx.and_then(|ctx| {
+                ctx.current_queue()
+                    .filter(|cq| ptr::eq(Arc::as_ptr(&cq.shared), Arc::as_ptr(shared)))
+            }) {
+                Some(cq) => shared.colors.join_queue(cq, raw),
+                None => shared.colors.join(shared, Color::DEFAULT, raw),
+            }
         }),
     };
     match joined {

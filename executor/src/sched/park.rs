@@ -13,8 +13,8 @@
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::sync::{Condvar, Mutex};
 
-use crate::driver::Driver;
 use super::lock;
+use crate::driver::Driver;
 
 const EMPTY: usize = 0;
 const PARKED_CONDVAR: usize = 1;
@@ -39,7 +39,11 @@ impl Parker {
     /// Blocks until `unpark` (or a spurious return of the driver). `driver` is given if the
     /// caller holds the driver lock: then it parks on the driver.
     pub(crate) fn park(&self, driver: Option<&dyn Driver>) {
-        if self.state.compare_exchange(NOTIFIED, EMPTY, SeqCst, SeqCst).is_ok() {
+        if self
+            .state
+            .compare_exchange(NOTIFIED, EMPTY, SeqCst, SeqCst)
+            .is_ok()
+        {
             return;
         }
         match driver {

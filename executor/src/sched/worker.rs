@@ -11,7 +11,8 @@ use crossbeam_deque::{Steal, Worker as Deque};
 
 use super::block_on::{hand_off, is_handoff};
 use super::{
-    enter, schedule, ColorQueue, Context, Shared, WorkerMetrics, BATCH, DRIVER_INTERVAL, INBOX_INTERVAL,
+    enter, schedule, ColorQueue, Context, Shared, WorkerMetrics, BATCH, DRIVER_INTERVAL,
+    INBOX_INTERVAL,
 };
 use crate::task::{Notified, RawTask, RunResult};
 
@@ -142,7 +143,8 @@ impl Worker {
                 let m = self.metrics();
                 WorkerMetrics::bump(&m.steals);
                 let moved = 1 + self.local.len() as u64;
-                m.stolen_colors.store(m.stolen_colors.load(Relaxed) + moved, Relaxed);
+                m.stolen_colors
+                    .store(m.stolen_colors.load(Relaxed) + moved, Relaxed);
                 return Some(cq);
             }
         }
@@ -155,20 +157,18 @@ impl Worker {
         WorkerMetrics::bump(&self.metrics().colors_run);
         let mut batch = cq.core.begin_run(BATCH);
         ctx.current.set(Arc::as_ptr(&cq));
-        let mut polls = 0;
         while let Some(task) = batch.pop() {
             if is_handoff(task) {
                 // A `block_on` caller is next in this color: give it the color (still
                 // `Running`), with the rest of the batch back at the head.
                 cq.core.put_back_front(batch);
                 ctx.current.set(ptr::null());
-                self.add_polls(polls);
                 // SAFETY: `task` is a handoff node queued by `acquire_or_enqueue`; its owner
                 // waits for exactly this.
                 unsafe { hand_off(task) };
                 return;
             }
-            polls += 1;
+            WorkerMetrics::bump(&self.metrics().polls);
             // SAFETY: the queue owned the entry's notification reference; now we do.
             let notified = unsafe { Notified::from_raw(task) };
             if let RunResult::Requeue(notified) = RawTask::run(notified) {
@@ -176,17 +176,11 @@ impl Worker {
             }
         }
         ctx.current.set(ptr::null());
-        self.add_polls(polls);
         if cq.core.finish_run() {
             // More arrived: back of our deque (we are its home now), and others may steal it.
             self.local.push(cq);
             self.shared.notify_one();
         }
-    }
-
-    fn add_polls(&self, n: u64) {
-        let polls = &self.metrics().polls;
-        polls.store(polls.load(Relaxed) + n, Relaxed);
     }
 
     fn has_local_work(&self) -> bool {

@@ -63,6 +63,7 @@ unsafe fn run<F: Future>(ptr: NonNull<Header>) -> RunResult {
             // SAFETY: we hold RUNNING, so the stage is ours; the future never moves (it lives in
             // the heap cell until it is dropped in place).
             match unsafe { &mut *stage } {
+                // SAFETY: as above: pinned in the heap cell until dropped in place.
                 Stage::Running(future) => unsafe { Pin::new_unchecked(future) }.poll(&mut cx),
                 _ => unreachable!("a running task's stage holds its future"),
             }
@@ -108,7 +109,8 @@ unsafe fn drop_future<F: Future>(cell: &Cell<F>) -> Option<JoinError> {
     panic::catch_unwind(AssertUnwindSafe(|| {
         // SAFETY: we hold RUNNING. If the old value's `Drop` panics, the assignment still
         // stores `Consumed` on the unwind path, so nothing is dropped twice.
-        cell.stage.with_mut(|stage| unsafe { *stage = Stage::Consumed });
+        cell.stage
+            .with_mut(|stage| unsafe { *stage = Stage::Consumed });
     }))
     .err()
     .map(JoinError::panic)
@@ -138,10 +140,12 @@ unsafe fn complete<F: Future>(cell: &Cell<F>, raw: RawTask, output: Result<F::Ou
         if !snapshot.is_join_interested() {
             // No one will read the output: drop it here, still inside the task's color.
             // SAFETY: without join interest at completion the output is ours.
-            cell.stage.with_mut(|stage| unsafe { *stage = Stage::Consumed });
+            cell.stage
+                .with_mut(|stage| unsafe { *stage = Stage::Consumed });
         } else if snapshot.is_join_waker_set() {
             // SAFETY: JOIN_WAKER is set, so the handle does not write the slot.
             cell.join_waker.with(|w| {
+                // SAFETY: as above.
                 if let Some(w) = unsafe { &*w } {
                     w.wake_by_ref()
                 }
@@ -166,6 +170,7 @@ unsafe fn dealloc<F: Future>(ptr: NonNull<Header>) {
     let cell = unsafe { Box::from_raw(ptr.cast::<Cell<F>>().as_ptr()) };
     // The membership's strong reference to the color queue lives until here (not just until
     // `release`), so a thread that holds a notification can always reach the queue.
+    // SAFETY: the last reference: no one else touches the header.
     let cq = cell.header.color.with(|p| unsafe { *p });
     if !cq.is_null() {
         // SAFETY: made by `Arc::into_raw` in `join`, released exactly once, here.
@@ -202,11 +207,15 @@ fn can_read_output<F: Future>(cell: &Cell<F>, waker: &Waker) -> bool {
     }
     let res = if snapshot.is_join_waker_set() {
         // SAFETY: with JOIN_WAKER set the runtime only reads the slot; so do we.
-        let same = cell.join_waker.with(|w| unsafe { &*w }.as_ref().is_some_and(|w| w.will_wake(waker)));
+        let same = cell
+            .join_waker
+            .with(|w| unsafe { &*w }.as_ref().is_some_and(|w| w.will_wake(waker)));
         if same {
             return false;
         }
-        state.unset_join_waker().and_then(|_| set_join_waker(cell, waker))
+        state
+            .unset_join_waker()
+            .and_then(|_| set_join_waker(cell, waker))
     } else {
         set_join_waker(cell, waker)
     };
@@ -242,7 +251,8 @@ unsafe fn drop_join_handle<F: Future>(ptr: NonNull<Header>) {
         // The output is ours; its `Drop` may panic, which must not tear the runtime.
         let _ = panic::catch_unwind(AssertUnwindSafe(|| {
             // SAFETY: interested at completion, so the stage is the handle's.
-            cell.stage.with_mut(|stage| unsafe { *stage = Stage::Consumed });
+            cell.stage
+                .with_mut(|stage| unsafe { *stage = Stage::Consumed });
         }));
     }
     if !next.is_join_waker_set() {

@@ -60,7 +60,9 @@ impl<T> JoinHandle<T> {
     /// # });
     /// ```
     pub fn abort(&self) {
-        if self.raw.header().state.transition_to_notified_and_cancel() == TransitionToNotified::Submit {
+        if self.raw.header().state.transition_to_notified_and_cancel()
+            == TransitionToNotified::Submit
+        {
             // SAFETY: the transition made a reference for the notification.
             crate::sched::schedule(unsafe { Notified::from_raw(self.raw) });
         }

@@ -36,7 +36,7 @@ const REF_ONE: usize = 1 << REF_SHIFT;
 
 /// A new task: referenced by its `JoinHandle`, its color membership and its first
 /// notification (it is queued at once).
-const INITIAL: usize = 3 * REF_ONE | JOIN_INTEREST | NOTIFIED;
+const INITIAL: usize = (3 * REF_ONE) | JOIN_INTEREST | NOTIFIED;
 
 pub(crate) struct State {
     val: AtomicUsize,
@@ -159,7 +159,10 @@ impl State {
     /// The runner took the task from its color's queue (it holds the notification's ref).
     pub(crate) fn transition_to_running(&self) -> TransitionToRunning {
         self.fetch_update_action(|s| {
-            debug_assert!(s.is_notified(), "running a task that was not notified: {s:?}");
+            debug_assert!(
+                s.is_notified(),
+                "running a task that was not notified: {s:?}"
+            );
             let mut next = s.0;
             if !s.is_idle() {
                 next -= REF_ONE;
@@ -222,7 +225,10 @@ impl State {
             if s.is_complete() || s.is_notified() {
                 (TransitionToNotified::DoNothing, None)
             } else if s.is_running() {
-                (TransitionToNotified::DoNothing, Some(Snapshot(s.0 | NOTIFIED)))
+                (
+                    TransitionToNotified::DoNothing,
+                    Some(Snapshot(s.0 | NOTIFIED)),
+                )
             } else {
                 (
                     TransitionToNotified::Submit,

@@ -111,42 +111,43 @@ impl Builder {
     }
 
     fn worker_count(&self) -> io::Result<usize> {
-        let n =
-            match self.workers {
-                Some(0) => {
-                    return Err(io::Error::new(
-                        io::ErrorKind::InvalidInput,
-                        "hue: Builder::workers(0): a runtime needs at least one worker",
-                    ))
-                }
-                Some(n) => n,
-                None => match std::env::var(WORKERS_ENV) {
-                    Ok(value) => match value.trim().parse::<usize>() {
-                        Ok(0) => return Err(io::Error::new(
+        let n = match self.workers {
+            Some(0) => {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "hue: Builder::workers(0): a runtime needs at least one worker",
+                ))
+            }
+            Some(n) => n,
+            None => match std::env::var(WORKERS_ENV) {
+                Ok(value) => match value.trim().parse::<usize>() {
+                    Ok(0) => {
+                        return Err(io::Error::new(
                             io::ErrorKind::InvalidInput,
                             format!(
                                 "hue: {WORKERS_ENV}={value:?}: a runtime needs at least one worker"
                             ),
-                        )),
-                        Ok(n) => n,
-                        Err(_) => {
-                            return Err(io::Error::new(
-                                io::ErrorKind::InvalidInput,
-                                format!("hue: {WORKERS_ENV}={value:?} is not a number of workers"),
-                            ))
-                        }
-                    },
-                    Err(std::env::VarError::NotPresent) => {
-                        thread::available_parallelism().map_or(1, |n| n.get())
+                        ))
                     }
-                    Err(std::env::VarError::NotUnicode(value)) => {
+                    Ok(n) => n,
+                    Err(_) => {
                         return Err(io::Error::new(
                             io::ErrorKind::InvalidInput,
                             format!("hue: {WORKERS_ENV}={value:?} is not a number of workers"),
                         ))
                     }
                 },
-            };
+                Err(std::env::VarError::NotPresent) => {
+                    thread::available_parallelism().map_or(1, |n| n.get())
+                }
+                Err(std::env::VarError::NotUnicode(value)) => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidInput,
+                        format!("hue: {WORKERS_ENV}={value:?} is not a number of workers"),
+                    ))
+                }
+            },
+        };
         if n > 4096 {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,

@@ -58,8 +58,31 @@ pub(crate) struct ColorMap {
 
 struct Shard {
     colors: HashMap<u64, Arc<ColorQueue>, BuildHasherDefault<ColorHasher>>,
+    /// Queues of colors that lost their last member, kept for reuse: a task alone in a fresh
+    /// color then costs no allocation besides its own once the runtime is warm. A queue is
+    /// reused only when no one else holds it (`Arc::get_mut`).
+    free: Vec<Arc<ColorQueue>>,
     tasks: MemberList,
     closed: bool,
+}
+
+/// Queues kept for reuse per shard.
+const FREE_PER_SHARD: usize = 64;
+
+impl Shard {
+    /// The queue of `color`, made (or reused) if the color has none.
+    fn queue_for(&mut self, color: Color, index: usize, shared: &Arc<Shared>) -> &Arc<ColorQueue> {
+        let Shard { colors, free, .. } = self;
+        colors.entry(color.get()).or_insert_with(|| {
+            while let Some(mut cq) = free.pop() {
+                if let Some(q) = Arc::get_mut(&mut cq) {
+                    q.reset(color, shared);
+                    return cq;
+                }
+            }
+            Arc::new(ColorQueue::new(color, index, shared))
+        })
+    }
 }
 
 /// Intrusive doubly-linked list through the tasks' member links; guarded by the shard lock.
@@ -128,6 +151,7 @@ impl ColorMap {
                 .map(|_| {
                     CachePadded::new(Mutex::new(Shard {
                         colors: HashMap::default(),
+                        free: Vec::new(),
                         tasks: MemberList { head: None },
                         closed: false,
                     }))
@@ -153,10 +177,7 @@ impl ColorMap {
         if shard.closed {
             return Err(Closed);
         }
-        let cq = shard
-            .colors
-            .entry(color.get())
-            .or_insert_with(|| Arc::new(ColorQueue::new(color, index, shared)));
+        let cq = shard.queue_for(color, index, shared);
         cq.members.fetch_add(1, Relaxed);
         let ptr = Arc::into_raw(cq.clone());
         shard.tasks.push(task);
@@ -201,31 +222,30 @@ impl ColorMap {
         if shard.closed {
             return Err(Closed);
         }
-        let cq = shard
-            .colors
-            .entry(color.get())
-            .or_insert_with(|| Arc::new(ColorQueue::new(color, index, shared)));
+        let cq = shard.queue_for(color, index, shared);
         cq.members.fetch_add(1, Relaxed);
         Ok(cq.clone())
     }
 
     /// Removes a member (`task`, or a foreign member if `None`) from `cq`'s color.
     pub(crate) fn leave(&self, cq: &ColorQueue, task: Option<RawTask>) {
-        let removed;
-        {
-            let mut shard = lock(&self.shards[cq.shard]);
-            if let Some(task) = task {
-                shard.tasks.remove(task);
-            }
-            let prev = cq.members.fetch_sub(1, Relaxed);
-            removed = if prev == 1 && !shard.closed {
-                shard.colors.remove(&cq.color.get())
-            } else {
-                None
-            };
+        let mut shard = lock(&self.shards[cq.shard]);
+        if let Some(task) = task {
+            shard.tasks.remove(task);
         }
-        // Dropping the map's reference may free the queue: outside the lock.
-        drop(removed);
+        let prev = cq.members.fetch_sub(1, Relaxed);
+        if prev == 1 && !shard.closed {
+            let removed = shard.colors.remove(&cq.color.get());
+            if let Some(removed) = removed {
+                if shard.free.len() < FREE_PER_SHARD {
+                    shard.free.push(removed);
+                    return;
+                }
+                drop(shard);
+                // Dropping the map's reference may free the queue: outside the lock.
+                drop(removed);
+            }
+        }
     }
 
     /// Shutdown, step 1: refuse joins from now on.
@@ -260,8 +280,11 @@ impl ColorMap {
     /// Shutdown, last step: drop the map's references.
     pub(crate) fn clear(&self) {
         for shard in self.shards.iter() {
-            let colors = std::mem::take(&mut lock(shard).colors);
-            drop(colors);
+            let mut shard = lock(shard);
+            let colors = std::mem::take(&mut shard.colors);
+            let free = std::mem::take(&mut shard.free);
+            drop(shard);
+            drop((colors, free));
         }
     }
 

@@ -69,8 +69,12 @@ pub(crate) struct ColorQueue {
 }
 
 impl ColorQueue {
+    fn home_of(color: Color, shared: &Shared) -> usize {
+        (colors::mix(color) % shared.workers.len() as u64) as usize
+    }
+
     fn new(color: Color, shard: usize, shared: &Arc<Shared>) -> ColorQueue {
-        let home = (colors::mix(color) % shared.workers.len() as u64) as usize;
+        let home = ColorQueue::home_of(color, shared);
         ColorQueue {
             core: CqCore::new(),
             color,
@@ -79,6 +83,14 @@ impl ColorQueue {
             members: AtomicUsize::new(0),
             shared: shared.clone(),
         }
+    }
+
+    /// Readies a pooled queue (of the same shard, unused: `Idle`, empty) for `color`.
+    fn reset(&mut self, color: Color, shared: &Shared) {
+        debug_assert_eq!(self.core.state(), color_queue::RunState::Idle);
+        debug_assert_eq!(*self.members.get_mut(), 0);
+        self.color = color;
+        *self.home.get_mut() = ColorQueue::home_of(color, shared);
     }
 }
 

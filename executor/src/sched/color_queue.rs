@@ -31,6 +31,18 @@
 use crate::loom::{lock, Mutex};
 use crate::task::{Notified, RawTask};
 
+/// How a turn ended ([`CqCore::finish_turn`]).
+#[must_use]
+#[derive(Debug)]
+pub(crate) enum Turn {
+    /// Still `Running`: run this batch next.
+    Continue(Batch),
+    /// `Scheduled`: tasks wait; put the color in a run queue.
+    Rescheduled,
+    /// `Idle`: no task waits.
+    Idle,
+}
+
 /// The run state of a color.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum RunState {
@@ -96,6 +108,33 @@ impl Inner {
         self.len += 1;
     }
 
+    /// Up to `max` tasks from the head, in order.
+    fn take_batch(&mut self, max: usize) -> Batch {
+        let mut batch = Batch {
+            head: None,
+            tail: None,
+            len: 0,
+        };
+        if self.len <= max {
+            batch.head = self.head.take();
+            batch.tail = self.tail.take();
+            batch.len = self.len;
+            self.len = 0;
+        } else {
+            while batch.len < max {
+                let task = self.pop_front().expect("len counted the tasks");
+                set_next(task, None);
+                match batch.tail {
+                    Some(tail) => set_next(tail, Some(task)),
+                    None => batch.head = Some(task),
+                }
+                batch.tail = Some(task);
+                batch.len += 1;
+            }
+        }
+        batch
+    }
+
     fn pop_front(&mut self) -> Option<RawTask> {
         let task = self.head?;
         self.head = next_of(task);
@@ -121,6 +160,10 @@ impl Batch {
     #[cfg(all(test, loom))]
     pub(crate) fn len(&self) -> usize {
         self.len
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.head.is_none()
     }
 }
 
@@ -158,29 +201,7 @@ impl CqCore {
         let mut inner = lock(&self.inner);
         debug_assert_eq!(inner.state, RunState::Scheduled);
         inner.state = RunState::Running;
-        let mut batch = Batch {
-            head: None,
-            tail: None,
-            len: 0,
-        };
-        if inner.len <= max {
-            batch.head = inner.head.take();
-            batch.tail = inner.tail.take();
-            batch.len = inner.len;
-            inner.len = 0;
-        } else {
-            while batch.len < max {
-                let task = inner.pop_front().expect("len counted the tasks");
-                set_next(task, None);
-                match batch.tail {
-                    Some(tail) => set_next(tail, Some(task)),
-                    None => batch.head = Some(task),
-                }
-                batch.tail = Some(task);
-                batch.len += 1;
-            }
-        }
-        batch
+        inner.take_batch(max)
     }
 
     /// The owner gives back the tasks it did not run, at the head, in order.
@@ -196,6 +217,34 @@ impl CqCore {
         }
         inner.head = batch.head;
         inner.len += batch.len;
+    }
+
+    /// The owner is done with a batch: queue `requeue` (a task of this color woken during the
+    /// batch's last poll) at the tail, then either keep the color and take the next batch of
+    /// at most `next` tasks (if `next` is given and tasks wait), or end the turn as
+    /// [`finish_run`](Self::finish_run) does. One lock for all of it.
+    pub(crate) fn finish_turn(&self, requeue: Option<Notified>, next: Option<usize>) -> Turn {
+        let mut inner = lock(&self.inner);
+        debug_assert_eq!(inner.state, RunState::Running);
+        if let Some(task) = requeue {
+            if inner.closed {
+                drop(inner);
+                drop(task);
+                return self.finish_turn(None, None);
+            }
+            inner.push_back(task.into_raw());
+        }
+        if inner.len == 0 || inner.closed {
+            inner.state = RunState::Idle;
+            return Turn::Idle;
+        }
+        match next {
+            Some(max) => Turn::Continue(inner.take_batch(max)),
+            None => {
+                inner.state = RunState::Scheduled;
+                Turn::Rescheduled
+            }
+        }
     }
 
     /// The owner is done with this turn. Returns `true` if tasks are waiting: the color is

@@ -71,16 +71,23 @@ const FREE_PER_SHARD: usize = 64;
 
 impl Shard {
     /// The queue of `color`, made (or reused) if the color has none.
-    fn queue_for(&mut self, color: Color, index: usize, shared: &Arc<Shared>) -> &Arc<ColorQueue> {
+    fn queue_for(
+        &mut self,
+        color: Color,
+        index: usize,
+        shared: &Arc<Shared>,
+        spawner: Option<usize>,
+    ) -> &Arc<ColorQueue> {
         let Shard { colors, free, .. } = self;
         colors.entry(color.get()).or_insert_with(|| {
+            let home = ColorQueue::initial_home(color, shared, spawner);
             while let Some(mut cq) = free.pop() {
                 if let Some(q) = Arc::get_mut(&mut cq) {
-                    q.reset(color, shared);
+                    q.reset(color, home);
                     return cq;
                 }
             }
-            Arc::new(ColorQueue::new(color, index, shared))
+            Arc::new(ColorQueue::new(color, index, shared, home))
         })
     }
 }
@@ -165,19 +172,22 @@ impl ColorMap {
     }
 
     /// Makes `task` (a new task, not yet queued) a member of `color`. Returns its color queue
-    /// (the task's header holds a strong reference to it from now until the task is freed).
+    /// (the task's header holds a strong reference to it until `release`, see there).
+    /// `spawner` is the worker spawning it, if the spawn runs on one of this runtime's workers
+    /// (it decides the home of a fresh color; see [`ColorQueue::initial_home`]).
     pub(crate) fn join(
         &self,
         shared: &Arc<Shared>,
         color: Color,
         task: RawTask,
+        spawner: Option<usize>,
     ) -> Result<*const ColorQueue, Closed> {
         let index = self.shard_index(color);
         let mut shard = lock(&self.shards[index]);
         if shard.closed {
             return Err(Closed);
         }
-        let cq = shard.queue_for(color, index, shared);
+        let cq = shard.queue_for(color, index, shared, spawner);
         cq.members.fetch_add(1, Relaxed);
         let ptr = Arc::into_raw(cq.clone());
         shard.tasks.push(task);
@@ -222,7 +232,7 @@ impl ColorMap {
         if shard.closed {
             return Err(Closed);
         }
-        let cq = shard.queue_for(color, index, shared);
+        let cq = shard.queue_for(color, index, shared, None);
         cq.members.fetch_add(1, Relaxed);
         Ok(cq.clone())
     }

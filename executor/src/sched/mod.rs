@@ -56,6 +56,10 @@ pub(crate) const INBOX_INTERVAL: u32 = 31;
 pub(crate) const DRIVER_INTERVAL: u32 = 61;
 
 /// The queue of one color (see [`color_queue`]), plus what the scheduler keeps about it.
+///
+/// Aligned to 128 bytes (two cache lines, the prefetch pair on x86) so that queues of colors
+/// running on different workers never share a line: every turn writes the lock and `home`.
+#[repr(align(128))]
 pub(crate) struct ColorQueue {
     pub(crate) core: CqCore,
     pub(crate) color: Color,
@@ -69,12 +73,23 @@ pub(crate) struct ColorQueue {
 }
 
 impl ColorQueue {
-    fn home_of(color: Color, shared: &Shared) -> usize {
-        (colors::mix(color) % shared.workers.len() as u64) as usize
+    /// The home of a color that has no queue yet.
+    ///
+    /// A color made by [`Color::new`] or [`Color::of`] starts at a hash of its value, as in
+    /// the paper: every task of a named color, spawned from anywhere, meets on one worker.
+    /// A [`Color::fresh`] color spawned on a worker starts on that worker instead: it has no
+    /// state anywhere else, the spawner's cache holds what the new task captured, and running
+    /// it there needs no cross-thread wake (this is what tokio's local spawn and LIFO slot
+    /// buy; a chain of spawns would otherwise hop between workers half of the time). Idle
+    /// workers still steal it, which spreads such colors when they pile up.
+    fn initial_home(color: Color, shared: &Shared, spawner: Option<usize>) -> usize {
+        match spawner {
+            Some(worker) if color.is_fresh() => worker,
+            _ => (colors::mix(color) % shared.workers.len() as u64) as usize,
+        }
     }
 
-    fn new(color: Color, shard: usize, shared: &Arc<Shared>) -> ColorQueue {
-        let home = ColorQueue::home_of(color, shared);
+    fn new(color: Color, shard: usize, shared: &Arc<Shared>, home: usize) -> ColorQueue {
         ColorQueue {
             core: CqCore::new(),
             color,
@@ -86,11 +101,11 @@ impl ColorQueue {
     }
 
     /// Readies a pooled queue (of the same shard, unused: `Idle`, empty) for `color`.
-    fn reset(&mut self, color: Color, shared: &Shared) {
+    fn reset(&mut self, color: Color, home: usize) {
         debug_assert_eq!(self.core.state(), color_queue::RunState::Idle);
         debug_assert_eq!(*self.members.get_mut(), 0);
         self.color = color;
-        *self.home.get_mut() = ColorQueue::home_of(color, shared);
+        *self.home.get_mut() = home;
     }
 }
 
@@ -112,14 +127,17 @@ impl WorkerMetrics {
     }
 }
 
-/// The parts of a worker that other threads touch.
+/// The parts of a worker that other threads touch. Each part that one side writes often sits
+/// on its own cache lines, so a thread scheduling onto this worker does not miss on the lines
+/// the worker writes on every poll (its counters).
 pub(crate) struct Remote {
     pub(crate) stealer: Stealer<Arc<ColorQueue>>,
     pub(crate) inbox: Injector<Arc<ColorQueue>>,
-    pub(crate) parker: Parker,
-    pub(crate) metrics: WorkerMetrics,
-    /// Remote schedules are counted by the scheduling thread, so they need an atomic add.
-    pub(crate) remote_schedules: AtomicU64,
+    pub(crate) parker: CachePadded<Parker>,
+    /// Written only by the worker.
+    pub(crate) metrics: CachePadded<WorkerMetrics>,
+    /// Remote schedules are counted by the scheduling threads, so they need an atomic add.
+    pub(crate) remote_schedules: CachePadded<AtomicU64>,
 }
 
 /// State shared by the workers and every handle.
@@ -148,9 +166,9 @@ impl Shared {
                     CachePadded::new(Remote {
                         stealer,
                         inbox: Injector::new(),
-                        parker: Parker::new(),
-                        metrics: WorkerMetrics::default(),
-                        remote_schedules: AtomicU64::new(0),
+                        parker: CachePadded::new(Parker::new()),
+                        metrics: CachePadded::new(WorkerMetrics::default()),
+                        remote_schedules: CachePadded::new(AtomicU64::new(0)),
                     })
                 })
                 .collect(),
@@ -200,8 +218,13 @@ impl Shared {
             None => Err(cq),
         });
         let cq = match pushed {
-            Ok(()) => {
-                self.notify_one();
+            Ok(others_queued) => {
+                // Alone in the deque, the color runs right after the current poll, on this
+                // worker: waking an idle worker would only make it race us for it (tokio's LIFO
+                // slot makes the same trade). With others queued, a thief can help.
+                if others_queued {
+                    self.notify_one();
+                }
                 return;
             }
             Err(cq) => cq,
@@ -238,20 +261,22 @@ pub(crate) struct Context {
 }
 
 impl Context {
-    /// Pushes to this thread's local deque if it is `home`'s worker of `shared`.
+    /// Pushes to this thread's local deque if it is `home`'s worker of `shared`. `Ok(true)`
+    /// if other colors were already queued there.
     fn push_local(
         &self,
         shared: &Shared,
         home: usize,
         cq: Arc<ColorQueue>,
-    ) -> Result<(), Arc<ColorQueue>> {
+    ) -> Result<bool, Arc<ColorQueue>> {
         match self.worker {
             Some((index, local)) if index == home && ptr::eq(Arc::as_ptr(&self.shared), shared) => {
                 // SAFETY: `local` points at the deque of the worker running this thread, which
                 // outlives the context (the worker clears the context before it drops).
-                unsafe { &*local }.push(cq);
+                let local = unsafe { &*local };
+                local.push(cq);
                 WorkerMetrics::bump(&shared.workers[index].metrics.local_schedules);
-                Ok(())
+                Ok(local.len() > 1)
             }
             _ => Err(cq),
         }
@@ -337,16 +362,28 @@ pub(crate) fn schedule(task: Notified) {
     }
 }
 
-/// A task finished: it leaves its color (the color map forgets the color if it was the last).
+/// A task finished: it leaves its color (the color map forgets the color if it was the last),
+/// and gives up its reference to the color queue, so the queue can be reused at once.
+///
+/// During shutdown the reference is kept until the task is freed instead: there, a task can
+/// complete without running (the shutdown path takes it while idle) while another thread that
+/// just notified it is about to push it into its queue, so the queue must outlive the task.
+/// Outside shutdown a notified task cannot complete before it was pushed and run.
 pub(crate) fn release(task: RawTask) {
     // SAFETY: called by the task's runner (or the shutdown path holding RUNNING).
     let cq = unsafe { task.color_queue() };
     if cq.is_null() {
         return; // never joined (spawned after shutdown)
     }
-    // SAFETY: the membership's strong reference lives until the task is freed.
-    let cq = unsafe { &*cq };
-    cq.shared.colors.leave(cq, Some(task));
+    // SAFETY: the membership's strong reference is still held.
+    let cq_ref = unsafe { &*cq };
+    cq_ref.shared.colors.leave(cq_ref, Some(task));
+    if !cq_ref.shared.is_shutdown() {
+        // SAFETY: we are the runner; no one else reads the field of a completed task.
+        unsafe { task.set_color_queue(ptr::null()) };
+        // SAFETY: the membership's reference, made by `Arc::into_raw` in `join`.
+        drop(unsafe { Arc::from_raw(cq) });
+    }
 }
 
 /// Spawns `future` on `shared` in `color` (`None`: the current task's color if it runs on
@@ -363,18 +400,15 @@ where
     let raw = RawTask::new(future);
     // SAFETY: the task is new; its output type is `F::Output`; the handle takes its reference.
     let handle = unsafe { JoinHandle::new(raw) };
-    let joined = match color {
-        Some(color) => shared.colors.join(shared, color, raw),
-        None => context(|ctx| {
-            match ctx.and_then(|ctx| {
-                ctx.current_queue()
-                    .filter(|cq| ptr::eq(Arc::as_ptr(&cq.shared), Arc::as_ptr(shared)))
-            }) {
-                Some(cq) => shared.colors.join_queue(cq, raw),
-                None => shared.colors.join(shared, Color::DEFAULT, raw),
-            }
-        }),
-    };
+    let joined = context(|ctx| {
+        let ctx = ctx.filter(|ctx| ptr::eq(Arc::as_ptr(&ctx.shared), Arc::as_ptr(shared)));
+        let spawner = ctx.and_then(|ctx| ctx.worker.map(|(index, _)| index));
+        match (color, ctx.and_then(Context::current_queue)) {
+            (Some(color), _) => shared.colors.join(shared, color, raw, spawner),
+            (None, Some(cq)) => shared.colors.join_queue(cq, raw),
+            (None, None) => shared.colors.join(shared, Color::DEFAULT, raw, spawner),
+        }
+    });
     match joined {
         Ok(_) => {
             // SAFETY: the first notification's reference (from the initial state).

@@ -86,6 +86,10 @@ impl Parker {
 
     /// Makes the current or next `park` return. Returns whether the worker was parked.
     pub(crate) fn unpark(&self, driver: Option<&dyn Driver>) -> bool {
+        // A token is already pending: nothing to do (and no write to a line the worker reads).
+        if self.state.load(SeqCst) == NOTIFIED {
+            return false;
+        }
         match self.state.swap(NOTIFIED, SeqCst) {
             EMPTY | NOTIFIED => false,
             PARKED_CONDVAR => {

@@ -10,6 +10,7 @@ use std::time::Duration;
 use crossbeam_deque::{Steal, Worker as Deque};
 
 use super::block_on::{hand_off, is_handoff};
+use super::color_queue::Turn;
 use super::{
     enter, schedule, ColorQueue, Context, Shared, WorkerMetrics, BATCH, DRIVER_INTERVAL,
     INBOX_INTERVAL,
@@ -151,36 +152,79 @@ impl Worker {
         None
     }
 
-    /// Runs one turn of a color this worker now owns (it popped it from a run queue).
+    /// Runs a color this worker now owns (it popped it from a run queue): a batch of at most
+    /// [`BATCH`] tasks, then, if nothing else is queued on this worker, further batches of the
+    /// same color without going back through the deque (a turn each, for the fairness ticks).
     fn run_color(&mut self, ctx: &Context, cq: Arc<ColorQueue>) {
         cq.home.store(self.index, Relaxed);
         WorkerMetrics::bump(&self.metrics().colors_run);
+        let cq_ptr = Arc::as_ptr(&cq);
         let mut batch = cq.core.begin_run(BATCH);
-        ctx.current.set(Arc::as_ptr(&cq));
-        while let Some(task) = batch.pop() {
-            if is_handoff(task) {
-                // A `block_on` caller is next in this color: give it the color (still
-                // `Running`), with the rest of the batch back at the head.
-                cq.core.put_back_front(batch);
-                ctx.current.set(ptr::null());
-                // SAFETY: `task` is a handoff node queued by `acquire_or_enqueue`; its owner
-                // waits for exactly this.
-                unsafe { hand_off(task) };
-                return;
+        ctx.current.set(cq_ptr);
+        loop {
+            // A task of this color woken during the last poll of the batch: queued together
+            // with the end of the turn (one lock); no poll of this color happens in between.
+            let mut requeue = None;
+            while let Some(task) = batch.pop() {
+                if is_handoff(task) {
+                    // A `block_on` caller is next in this color: give it the color (still
+                    // `Running`), with the rest of the batch back at the head.
+                    cq.core.put_back_front(batch);
+                    ctx.current.set(ptr::null());
+                    // SAFETY: `task` is a handoff node queued by `acquire_or_enqueue`; its
+                    // owner waits for exactly this.
+                    unsafe { hand_off(task) };
+                    return;
+                }
+                WorkerMetrics::bump(&self.metrics().polls);
+                // SAFETY: the queue owned the entry's notification reference; now we do.
+                let notified = unsafe { Notified::from_raw(task) };
+                if let RunResult::Requeue(notified) = RawTask::run(notified) {
+                    // SAFETY: a requeued task's notification gives the right to read its color.
+                    let same = unsafe { notified.raw().color_queue() } == cq_ptr;
+                    if same && batch.is_empty() {
+                        requeue = Some(notified);
+                    } else {
+                        schedule(notified);
+                    }
+                }
             }
-            WorkerMetrics::bump(&self.metrics().polls);
-            // SAFETY: the queue owned the entry's notification reference; now we do.
-            let notified = unsafe { Notified::from_raw(task) };
-            if let RunResult::Requeue(notified) = RawTask::run(notified) {
-                schedule(notified);
+            let keep_going = self.may_continue();
+            match cq.core.finish_turn(requeue, keep_going.then_some(BATCH)) {
+                Turn::Continue(next) => {
+                    WorkerMetrics::bump(&self.metrics().colors_run);
+                    batch = next;
+                }
+                Turn::Rescheduled => {
+                    ctx.current.set(ptr::null());
+                    // More arrived: back of our deque (we are its home now). If other colors
+                    // wait there too, an idle worker may come and steal.
+                    self.local.push(cq);
+                    if self.local.len() > 1 {
+                        self.shared.notify_one();
+                    }
+                    return;
+                }
+                Turn::Idle => {
+                    ctx.current.set(ptr::null());
+                    return;
+                }
             }
         }
-        ctx.current.set(ptr::null());
-        if cq.core.finish_run() {
-            // More arrived: back of our deque (we are its home now), and others may steal it.
-            self.local.push(cq);
-            self.shared.notify_one();
+    }
+
+    /// Whether the worker may run another batch of the current color at once: nothing else
+    /// waits on this worker, and it is not time to look at the inbox or shut down. Counts as a
+    /// turn for the fairness ticks.
+    fn may_continue(&mut self) -> bool {
+        self.tick = self.tick.wrapping_add(1);
+        if self.tick % DRIVER_INTERVAL == 0 {
+            self.maintenance();
         }
+        self.tick % INBOX_INTERVAL != 0
+            && self.local.is_empty()
+            && self.shared.workers[self.index].inbox.is_empty()
+            && !self.shared.is_shutdown()
     }
 
     fn has_local_work(&self) -> bool {

@@ -88,8 +88,14 @@ impl JoinError {
     ///
     /// ```
     /// # hue_executor::block_on(async {
-    /// let err = hue_executor::spawn(async { panic!("bad {}", 1) }).await.unwrap_err();
-    /// assert_eq!(*err.into_panic().downcast::<String>().unwrap(), "bad 1");
+    /// let err = hue_executor::spawn(async { panic!("bad") }).await.unwrap_err();
+    /// // Payloads are commonly a `&'static str` or a `String`.
+    /// let payload = err.into_panic();
+    /// let text = payload
+    ///     .downcast_ref::<&str>()
+    ///     .map(|s| s.to_string())
+    ///     .or_else(|| payload.downcast_ref::<String>().cloned());
+    /// assert_eq!(text.as_deref(), Some("bad"));
     /// # });
     /// ```
     #[track_caller]

@@ -168,8 +168,8 @@ unsafe fn dealloc<F: Future>(ptr: NonNull<Header>) {
     // SAFETY: `ptr` came from `Box::leak` of a `Cell<F>` in `RawTask::new`, and this is the
     // last reference.
     let cell = unsafe { Box::from_raw(ptr.cast::<Cell<F>>().as_ptr()) };
-    // The membership's strong reference to the color queue lives until here (not just until
-    // `release`), so a thread that holds a notification can always reach the queue.
+    // A task completed during shutdown keeps its reference to the color queue until here
+    // (see `sched::release`); others gave it up at `release`.
     // SAFETY: the last reference: no one else touches the header.
     let cq = cell.header.color.with(|p| unsafe { *p });
     if !cq.is_null() {

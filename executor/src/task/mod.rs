@@ -24,8 +24,9 @@
 //! - `join_waker`: see [`state`] (`JOIN_WAKER`).
 //! - `queue_next`: owned by the color queue's lock while the task is queued there, or by the
 //!   worker's private batch after the worker took it out under that lock.
-//! - `color`: a strong reference to the task's color queue (its membership). Read or written by
-//!   the thread that holds the right to schedule or run the task (see [`state`]).
+//! - `color`: a strong reference to the task's color queue (its membership), from `join` to
+//!   `release` (or, for tasks completed by shutdown, to deallocation). Read or written by the
+//!   thread that holds the right to schedule or run the task (see [`state`]).
 //! - member links: guarded by the lock of the color-map shard that the task's color lives in.
 //!
 //! A task is freed when its reference count reaches zero, which can only happen after it

@@ -53,6 +53,9 @@ pub(crate) enum RunResult {
 }
 
 /// The typed allocation.
+///
+/// Aligned to 128 bytes (as tokio's) so that tasks running on different workers never share a
+/// cache line: the state word is written on every wake and poll.
 #[repr(C)]
 pub(crate) struct Cell<F: Future> {
     pub(crate) header: Header,

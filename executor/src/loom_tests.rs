@@ -547,7 +547,7 @@ fn color_foreign_acquire_and_handoff() {
             let mut batch = m.cq.begin_run(8);
             while let Some(t) = batch.pop() {
                 if m.tasks.id(t) == 1 {
-                    m.cq.put_back_front(batch);
+                    m.cq.put_back_front(batch, Default::default());
                     m.in_flight.store(false, SeqCst);
                     handed.store(true, SeqCst);
                     return true;

@@ -99,11 +99,12 @@ pub(crate) fn block_on<F: Future>(shared: &Arc<Shared>, future: F) -> F::Output 
         shared: shared.clone(),
         worker: None,
         current: std::cell::Cell::new(ptr::null()),
+        released: Default::default(),
     };
     let _enter = enter(&ctx);
     let cq = shared
         .colors
-        .join_foreign(shared, Color::DEFAULT)
+        .join(shared, Color::DEFAULT, None)
         .expect("block_on on a runtime that is shut down");
     let node = Box::new(HandoffNode {
         header: Header {
@@ -127,10 +128,10 @@ pub(crate) fn block_on<F: Future>(shared: &Arc<Shared>, future: F) -> F::Output 
     let mut future = pin!(future);
 
     /// Leaves color 0 when `block_on` ends, also by panic.
-    struct Leave<'a>(&'a super::ColorQueue);
+    struct Leave<'a>(&'a Arc<super::ColorQueue>);
     impl Drop for Leave<'_> {
         fn drop(&mut self) {
-            self.0.shared.colors.leave(self.0, None);
+            self.0.shared.colors.leave_now(self.0, 1);
         }
     }
     let _leave = Leave(&cq);

@@ -73,6 +73,86 @@ struct Inner {
     len: usize,
     state: RunState,
     closed: bool,
+    /// Every live task of this color (runnable or not), for shutdown.
+    members: MemberList,
+}
+
+/// Intrusive doubly-linked list through the tasks' member links; guarded by the queue's lock.
+struct MemberList {
+    head: Option<RawTask>,
+}
+
+impl MemberList {
+    fn push(&mut self, task: RawTask) {
+        let h = task.header();
+        // SAFETY: the member links are guarded by the queue's lock, which the caller holds.
+        unsafe {
+            h.member_prev.with_mut(|p| *p = None);
+            h.member_next.with_mut(|p| *p = self.head);
+            if let Some(old) = self.head {
+                old.header().member_prev.with_mut(|p| *p = Some(task));
+            }
+        }
+        self.head = Some(task);
+    }
+
+    fn remove(&mut self, task: RawTask) {
+        let h = task.header();
+        // SAFETY: the member links are guarded by the queue's lock, which the caller holds; the
+        // task is in this list (it joined this color and has not left).
+        unsafe {
+            let prev = h.member_prev.with(|p| *p);
+            let next = h.member_next.with(|p| *p);
+            match prev {
+                Some(prev) => prev.header().member_next.with_mut(|p| *p = next),
+                None => {
+                    debug_assert_eq!(self.head, Some(task));
+                    self.head = next;
+                }
+            }
+            if let Some(next) = next {
+                next.header().member_prev.with_mut(|p| *p = prev);
+            }
+            h.member_prev.with_mut(|p| *p = None);
+            h.member_next.with_mut(|p| *p = None);
+        }
+    }
+}
+
+/// Tasks of a color that completed during its owner's turn, linked through `queue_next` (free
+/// once a task is complete): they leave the member list at the end of the turn, under the lock
+/// the turn takes anyway. Each holds its membership reference until then.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Released {
+    head: Option<RawTask>,
+    len: usize,
+}
+
+impl Released {
+    pub(crate) fn push(&mut self, task: RawTask) {
+        set_next(task, self.head);
+        self.head = Some(task);
+        self.len += 1;
+    }
+
+    pub(crate) fn pop(&mut self) -> Option<RawTask> {
+        let task = self.head?;
+        self.head = next_of(task);
+        self.len -= 1;
+        Some(task)
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    fn for_each(&self, mut f: impl FnMut(RawTask)) {
+        let mut cur = self.head;
+        while let Some(task) = cur {
+            cur = next_of(task);
+            f(task);
+        }
+    }
 }
 
 // SAFETY: the raw task pointers inside are owned by the queue and only touched under the lock.
@@ -176,7 +256,43 @@ impl CqCore {
                 len: 0,
                 state: RunState::Idle,
                 closed: false,
+                members: MemberList { head: None },
             }),
+        }
+    }
+
+    /// A new task joins the color: it becomes a member and is queued (it is runnable at once).
+    /// On `Closed` it is neither.
+    pub(crate) fn push_new(&self, task: Notified) -> Push {
+        let mut inner = lock(&self.inner);
+        if inner.closed {
+            return Push::Closed(task);
+        }
+        inner.members.push(task.raw());
+        inner.push_back(task.into_raw());
+        if inner.state == RunState::Idle {
+            inner.state = RunState::Scheduled;
+            Push::Schedule
+        } else {
+            Push::Queued
+        }
+    }
+
+    /// Removes a completed task from the member list (when it did not complete during its
+    /// color's turn on a worker, e.g. at shutdown).
+    pub(crate) fn remove_member(&self, task: RawTask) {
+        lock(&self.inner).members.remove(task);
+    }
+
+    /// Every member, each with a reference taken for the caller (shutdown).
+    pub(crate) fn members_snapshot(&self, out: &mut Vec<RawTask>) {
+        let inner = lock(&self.inner);
+        let mut cur = inner.members.head;
+        while let Some(task) = cur {
+            task.ref_inc();
+            out.push(task);
+            // SAFETY: the member links are guarded by the lock we hold.
+            cur = task.header().member_next.with(|p| unsafe { *p });
         }
     }
 
@@ -204,13 +320,15 @@ impl CqCore {
         inner.take_batch(max)
     }
 
-    /// The owner gives back the tasks it did not run, at the head, in order.
-    pub(crate) fn put_back_front(&self, batch: Batch) {
+    /// The owner gives back the tasks it did not run, at the head, in order; the `released`
+    /// tasks leave the member list.
+    pub(crate) fn put_back_front(&self, batch: Batch, released: Released) {
+        let mut inner = lock(&self.inner);
+        debug_assert_eq!(inner.state, RunState::Running);
+        released.for_each(|t| inner.members.remove(t));
         let Some(batch_tail) = batch.tail else {
             return;
         };
-        let mut inner = lock(&self.inner);
-        debug_assert_eq!(inner.state, RunState::Running);
         set_next(batch_tail, inner.head);
         if inner.tail.is_none() {
             inner.tail = Some(batch_tail);
@@ -223,14 +341,22 @@ impl CqCore {
     /// batch's last poll) at the tail, then either keep the color and take the next batch of
     /// at most `next` tasks (if `next` is given and tasks wait), or end the turn as
     /// [`finish_run`](Self::finish_run) does. One lock for all of it.
-    pub(crate) fn finish_turn(&self, requeue: Option<Notified>, next: Option<usize>) -> Turn {
+    ///
+    /// The `released` tasks leave the member list here.
+    pub(crate) fn finish_turn(
+        &self,
+        requeue: Option<Notified>,
+        next: Option<usize>,
+        released: Released,
+    ) -> Turn {
         let mut inner = lock(&self.inner);
         debug_assert_eq!(inner.state, RunState::Running);
+        released.for_each(|t| inner.members.remove(t));
         if let Some(task) = requeue {
             if inner.closed {
                 drop(inner);
                 drop(task);
-                return self.finish_turn(None, None);
+                return self.finish_turn(None, None, Released::default());
             }
             inner.push_back(task.into_raw());
         }

@@ -1,29 +1,38 @@
-//! The color map: which color queue serves a color, and which tasks are alive.
+//! The color map: which color queue serves a color.
 //!
 //! A color's queue is resolved when a task joins the color (at spawn; later, at recolor), never
-//! on a wake: the task keeps a strong pointer to its queue in its header. The map is sharded
-//! (by a hash of the color) so spawns into different colors rarely meet on a lock.
+//! on a wake: the task keeps a strong pointer to its queue in its header. A task spawned in
+//! the current task's color (plain `spawn`) does not look at the map at all.
 //!
-//! Each shard also keeps an intrusive list of the live tasks whose color it holds. Shutdown
-//! walks these lists to drop every future, including those of tasks no queue and no waker
-//! will ever reach (S8). Join and leave take one shard lock each; that is the only lock a
-//! spawn takes besides the color queue's.
+//! The map is sharded by a hash of the color. Only joining threads (spawners) take a shard's
+//! lock; workers never do on their hot paths. When a color loses its last member (`members`
+//! drops to 0, counted atomically wherever the last member leaves), its queue is not removed
+//! from the map there: it is *buried* instead. Workers collect such queues in a local batch and
+//! hand over whole batches; a joiner that sees a buried batch sweeps it (removes from the map
+//! those entries that still have no members). So completing a task costs no shard lock, and a
+//! spawner and a worker do not bounce a lock and hash-table lines between them for every fresh
+//! color: the map's lines stay with the threads that spawn.
 //!
-//! A color's queue stays in the map while it has members (`members > 0`); when the last
-//! member leaves, it is removed, and a later task of that color gets a new queue. That cannot
-//! break S1: a queue with no members has no runnable task, and the shard lock orders the last
-//! member's leaving (after its last poll) before the next join (before its first poll).
+//! # One queue per color (S1)
+//!
+//! A queue is created only under the shard lock when the map has none for the color, and
+//! removed only under that lock when its `members` is 0. `members` is raised under the shard
+//! lock (joining through the map), or by a member of the color itself (a running task spawning
+//! in its own color), which holds it above 0 while it does. So a queue with members is always
+//! the one in the map, and two queues of one color never both have members. The last member's
+//! decrement (after its last poll, with `Release`) happens-before the sweep's load (`Acquire`),
+//! which happens-before the next join through the shard lock, and so before the first poll of
+//! the color's next queue.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
-use std::sync::atomic::Ordering::Relaxed;
+use std::sync::atomic::AtomicUsize;
+use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
+use std::sync::{Arc, Mutex};
 
 use crossbeam_utils::CachePadded;
 
-use super::{ColorQueue, Shared};
-use std::sync::{Arc, Mutex};
-
-use super::lock;
+use super::{lock, ColorQueue, Shared};
 use crate::task::RawTask;
 use crate::Color;
 
@@ -33,8 +42,8 @@ pub(crate) fn mix(color: Color) -> u64 {
     (v ^ (v >> 31)).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ (v >> 17)
 }
 
-/// The map's hasher: colors are hashed by [`mix`] (HashMap's SipHash would be slower and
-/// colors are not attacker-chosen keys in any way that matters to a `u64` map).
+/// The map's hasher: colors are hashed by [`mix`] (HashMap's SipHash would be slower, and a
+/// `u64` key chosen by the program itself is no denial-of-service vector).
 #[derive(Default)]
 pub(crate) struct ColorHasher(u64);
 
@@ -54,20 +63,29 @@ impl Hasher for ColorHasher {
 
 pub(crate) struct ColorMap {
     shards: Box<[CachePadded<Mutex<Shard>>]>,
+    /// Batches of queues whose `members` reached 0, to be swept from the map by joiners.
+    buried: CachePadded<Mutex<Vec<Vec<Arc<ColorQueue>>>>>,
+    /// `buried.len()`, readable without the lock.
+    buried_batches: CachePadded<AtomicUsize>,
 }
 
 struct Shard {
     colors: HashMap<u64, Arc<ColorQueue>, BuildHasherDefault<ColorHasher>>,
-    /// Queues of colors that lost their last member, kept for reuse: a task alone in a fresh
-    /// color then costs no allocation besides its own once the runtime is warm. A queue is
-    /// reused only when no one else holds it (`Arc::get_mut`).
+    /// Queues of colors swept from the map, kept for reuse: a task alone in a fresh color then
+    /// costs no allocation besides its own once the runtime is warm. A queue is reused only
+    /// when no one else holds it (`Arc::get_mut`).
     free: Vec<Arc<ColorQueue>>,
-    tasks: MemberList,
     closed: bool,
 }
 
 /// Queues kept for reuse per shard.
 const FREE_PER_SHARD: usize = 64;
+/// A worker hands over its buried queues in batches of this many.
+pub(crate) const BURY_BATCH: usize = 64;
+
+/// The runtime is shut down; nothing can join a color any more.
+#[derive(Debug)]
+pub(crate) struct Closed;
 
 impl Shard {
     /// The queue of `color`, made (or reused) if the color has none.
@@ -90,62 +108,22 @@ impl Shard {
             Arc::new(ColorQueue::new(color, index, shared, home))
         })
     }
-}
 
-/// Intrusive doubly-linked list through the tasks' member links; guarded by the shard lock.
-struct MemberList {
-    head: Option<RawTask>,
-}
-
-// SAFETY: the raw task pointers are only touched under the shard lock.
-unsafe impl Send for MemberList {}
-
-/// The runtime is shut down; nothing can join a color any more.
-#[derive(Debug)]
-pub(crate) struct Closed;
-
-impl MemberList {
-    fn push(&mut self, task: RawTask) {
-        let h = task.header();
-        // SAFETY: the member links are guarded by the shard lock, which the caller holds.
-        unsafe {
-            h.member_prev.with_mut(|p| *p = None);
-            h.member_next.with_mut(|p| *p = self.head);
-            if let Some(old) = self.head {
-                old.header().member_prev.with_mut(|p| *p = Some(task));
-            }
+    /// Removes `cq` from the map if it is still the color's queue and has no members.
+    fn sweep_one(&mut self, cq: Arc<ColorQueue>) {
+        if self.closed || cq.members.load(Acquire) != 0 {
+            return;
         }
-        self.head = Some(task);
-    }
-
-    fn remove(&mut self, task: RawTask) {
-        let h = task.header();
-        // SAFETY: the member links are guarded by the shard lock, which the caller holds; the
-        // task is in this list (it joined this shard and has not left).
-        unsafe {
-            let prev = h.member_prev.with(|p| *p);
-            let next = h.member_next.with(|p| *p);
-            match prev {
-                Some(prev) => prev.header().member_next.with_mut(|p| *p = next),
-                None => {
-                    debug_assert_eq!(self.head, Some(task));
-                    self.head = next;
-                }
-            }
-            if let Some(next) = next {
-                next.header().member_prev.with_mut(|p| *p = prev);
-            }
-            h.member_prev.with_mut(|p| *p = None);
-            h.member_next.with_mut(|p| *p = None);
+        let current = self.colors.get(&cq.color.get());
+        if !current.is_some_and(|c| Arc::ptr_eq(c, &cq)) {
+            return;
         }
-    }
-
-    fn for_each(&self, mut f: impl FnMut(RawTask)) {
-        let mut cur = self.head;
-        while let Some(task) = cur {
-            f(task);
-            // SAFETY: guarded by the shard lock, which the caller holds.
-            cur = task.header().member_next.with(|p| unsafe { *p });
+        let removed = self.colors.remove(&cq.color.get());
+        drop(cq);
+        if let Some(removed) = removed {
+            if self.free.len() < FREE_PER_SHARD {
+                self.free.push(removed);
+            }
         }
     }
 }
@@ -159,11 +137,12 @@ impl ColorMap {
                     CachePadded::new(Mutex::new(Shard {
                         colors: HashMap::default(),
                         free: Vec::new(),
-                        tasks: MemberList { head: None },
                         closed: false,
                     }))
                 })
                 .collect(),
+            buried: CachePadded::new(Mutex::new(Vec::new())),
+            buried_batches: CachePadded::new(AtomicUsize::new(0)),
         }
     }
 
@@ -171,17 +150,42 @@ impl ColorMap {
         (mix(color) >> 32) as usize & (self.shards.len() - 1)
     }
 
-    /// Makes `task` (a new task, not yet queued) a member of `color`. Returns its color queue
-    /// (the task's header holds a strong reference to it until `release`, see there).
-    /// `spawner` is the worker spawning it, if the spawn runs on one of this runtime's workers
+    /// Hands over queues whose color lost its last member (see the module docs).
+    pub(crate) fn bury(&self, batch: Vec<Arc<ColorQueue>>) {
+        if batch.is_empty() {
+            return;
+        }
+        let mut buried = lock(&self.buried);
+        buried.push(batch);
+        self.buried_batches.store(buried.len(), Release);
+    }
+
+    /// Sweeps one buried batch, if there is one.
+    fn sweep(&self) {
+        let batch = {
+            let mut buried = lock(&self.buried);
+            let batch = buried.pop();
+            self.buried_batches.store(buried.len(), Release);
+            batch
+        };
+        for cq in batch.into_iter().flatten() {
+            let mut shard = lock(&self.shards[cq.shard]);
+            shard.sweep_one(cq);
+        }
+    }
+
+    /// Counts a new member into `color` and returns its queue (made if the color has none).
+    /// `spawner` is the worker spawning, if the spawn runs on one of this runtime's workers
     /// (it decides the home of a fresh color; see [`ColorQueue::initial_home`]).
     pub(crate) fn join(
         &self,
         shared: &Arc<Shared>,
         color: Color,
-        task: RawTask,
         spawner: Option<usize>,
-    ) -> Result<*const ColorQueue, Closed> {
+    ) -> Result<Arc<ColorQueue>, Closed> {
+        if self.buried_batches.load(Relaxed) > 0 {
+            self.sweep();
+        }
         let index = self.shard_index(color);
         let mut shard = lock(&self.shards[index]);
         if shard.closed {
@@ -189,72 +193,28 @@ impl ColorMap {
         }
         let cq = shard.queue_for(color, index, shared, spawner);
         cq.members.fetch_add(1, Relaxed);
-        let ptr = Arc::into_raw(cq.clone());
-        shard.tasks.push(task);
-        // SAFETY: the task is new and not queued: we hold the right to set its color.
-        unsafe { task.set_color_queue(ptr) };
-        Ok(ptr)
-    }
-
-    /// Makes `task` a member of `cq`'s color; `cq` is the queue of a color that has a member
-    /// (the current task), so it is the one in the map.
-    pub(crate) fn join_queue(
-        &self,
-        cq: &ColorQueue,
-        task: RawTask,
-    ) -> Result<*const ColorQueue, Closed> {
-        let mut shard = lock(&self.shards[cq.shard]);
-        if shard.closed {
-            return Err(Closed);
-        }
-        let prev = cq.members.fetch_add(1, Relaxed);
-        debug_assert!(prev > 0, "joining a color queue that has no members");
-        let arc = shard
-            .colors
-            .get(&cq.color.get())
-            .expect("a color with members is in the map");
-        debug_assert!(std::ptr::eq(Arc::as_ptr(arc), cq));
-        let ptr = Arc::into_raw(arc.clone());
-        shard.tasks.push(task);
-        // SAFETY: the task is new and not queued: we hold the right to set its color.
-        unsafe { task.set_color_queue(ptr) };
-        Ok(ptr)
-    }
-
-    /// Counts a non-task member (a `block_on` caller) into `color` and returns the queue.
-    pub(crate) fn join_foreign(
-        &self,
-        shared: &Arc<Shared>,
-        color: Color,
-    ) -> Result<Arc<ColorQueue>, Closed> {
-        let index = self.shard_index(color);
-        let mut shard = lock(&self.shards[index]);
-        if shard.closed {
-            return Err(Closed);
-        }
-        let cq = shard.queue_for(color, index, shared, None);
-        cq.members.fetch_add(1, Relaxed);
         Ok(cq.clone())
     }
 
-    /// Removes a member (`task`, or a foreign member if `None`) from `cq`'s color.
-    pub(crate) fn leave(&self, cq: &ColorQueue, task: Option<RawTask>) {
-        let mut shard = lock(&self.shards[cq.shard]);
-        if let Some(task) = task {
-            shard.tasks.remove(task);
-        }
-        let prev = cq.members.fetch_sub(1, Relaxed);
-        if prev == 1 && !shard.closed {
-            let removed = shard.colors.remove(&cq.color.get());
-            if let Some(removed) = removed {
-                if shard.free.len() < FREE_PER_SHARD {
-                    shard.free.push(removed);
-                    return;
-                }
-                drop(shard);
-                // Dropping the map's reference may free the queue: outside the lock.
-                drop(removed);
-            }
+    /// Counts a new member into `cq`'s color, from a member of it (the task being polled).
+    pub(crate) fn join_queue(cq: &ColorQueue) {
+        let prev = cq.members.fetch_add(1, Relaxed);
+        debug_assert!(prev > 0, "joining a color queue that has no members");
+    }
+
+    /// `n` members left `cq`'s color. If they were the last, returns the queue for the caller
+    /// to [`bury`](Self::bury) (a worker batches them).
+    #[must_use]
+    pub(crate) fn leave(&self, cq: &Arc<ColorQueue>, n: usize) -> Option<Arc<ColorQueue>> {
+        let prev = cq.members.fetch_sub(n, AcqRel);
+        debug_assert!(prev >= n);
+        (prev == n).then(|| cq.clone())
+    }
+
+    /// [`leave`](Self::leave), burying at once.
+    pub(crate) fn leave_now(&self, cq: &Arc<ColorQueue>, n: usize) {
+        if let Some(cq) = self.leave(cq, n) {
+            self.bury(vec![cq]);
         }
     }
 
@@ -277,12 +237,8 @@ impl ColorMap {
     /// Every live task, each with a reference of its own taken for the caller.
     pub(crate) fn tasks(&self) -> Vec<RawTask> {
         let mut out = Vec::new();
-        for shard in self.shards.iter() {
-            let shard = lock(shard);
-            shard.tasks.for_each(|t| {
-                t.ref_inc();
-                out.push(t);
-            });
+        for cq in self.queues() {
+            cq.core.members_snapshot(&mut out);
         }
         out
     }
@@ -296,16 +252,21 @@ impl ColorMap {
             drop(shard);
             drop((colors, free));
         }
+        let buried = std::mem::take(&mut *lock(&self.buried));
+        drop(buried);
     }
 
     /// Colors with members right now.
     pub(crate) fn active_colors(&self) -> usize {
-        self.shards.iter().map(|s| lock(s).colors.len()).sum()
+        self.shards
+            .iter()
+            .map(|s| {
+                lock(s)
+                    .colors
+                    .values()
+                    .filter(|cq| cq.members.load(Relaxed) > 0)
+                    .count()
+            })
+            .sum()
     }
-}
-
-#[allow(dead_code)]
-fn _assert_send_sync() {
-    fn is<T: Send + Sync>() {}
-    is::<ColorMap>();
 }

@@ -57,10 +57,13 @@ pub(crate) const DRIVER_INTERVAL: u32 = 61;
 
 /// The queue of one color (see [`color_queue`]), plus what the scheduler keeps about it.
 ///
-/// Aligned to 128 bytes (two cache lines, the prefetch pair on x86) so that queues of colors
-/// running on different workers never share a line: every turn writes the lock and `home`.
-#[repr(align(128))]
+/// Padded by a cache line on both sides, so that queues of colors running on different
+/// workers never share a line with each other or with a neighbouring allocation: every turn
+/// writes the lock and `home`. (Padding rather than `align(128)`, which would send every new
+/// queue down the allocator's slow `memalign` path.)
+#[repr(C)]
 pub(crate) struct ColorQueue {
+    _pad_front: [u8; 64],
     pub(crate) core: CqCore,
     pub(crate) color: Color,
     /// Index of the map shard the color lives in.
@@ -70,6 +73,7 @@ pub(crate) struct ColorQueue {
     /// Tasks (and `block_on` callers) in this color; changed only under the shard lock.
     pub(crate) members: AtomicUsize,
     pub(crate) shared: Arc<Shared>,
+    _pad_back: [u8; 64],
 }
 
 impl ColorQueue {
@@ -91,6 +95,8 @@ impl ColorQueue {
 
     fn new(color: Color, shard: usize, shared: &Arc<Shared>, home: usize) -> ColorQueue {
         ColorQueue {
+            _pad_front: [0; 64],
+            _pad_back: [0; 64],
             core: CqCore::new(),
             color,
             shard,
@@ -258,6 +264,8 @@ pub(crate) struct Context {
     pub(crate) worker: Option<(usize, *const crossbeam_deque::Worker<Arc<ColorQueue>>)>,
     /// The color queue whose task (or `block_on` future) is being polled on this thread.
     pub(crate) current: Cell<*const ColorQueue>,
+    /// Tasks of `current` that completed during this turn (workers only; see `release`).
+    pub(crate) released: Cell<color_queue::Released>,
 }
 
 impl Context {
@@ -362,28 +370,52 @@ pub(crate) fn schedule(task: Notified) {
     }
 }
 
-/// A task finished: it leaves its color (the color map forgets the color if it was the last),
-/// and gives up its reference to the color queue, so the queue can be reused at once.
+/// A task finished: it leaves its color. Returns whether the caller may drop the membership's
+/// reference now (with the runner's).
 ///
-/// During shutdown the reference is kept until the task is freed instead: there, a task can
-/// complete without running (the shutdown path takes it while idle) while another thread that
-/// just notified it is about to push it into its queue, so the queue must outlive the task.
-/// Outside shutdown a notified task cannot complete before it was pushed and run.
-pub(crate) fn release(task: RawTask) {
+/// On a worker, during its color's turn (the usual case), leaving is deferred to the end of
+/// the turn ([`color_queue::Released`]), which takes the color queue's lock anyway; the task
+/// keeps its membership reference until then. Elsewhere (shutdown) it leaves at once.
+///
+/// The task also gives up its reference to the color queue, so the queue can be reused as
+/// soon as the color has no members. During shutdown that reference is kept until the task is
+/// freed instead: there, a task can complete without running (the shutdown path takes it while
+/// idle) while another thread that just notified it is about to push it into its queue, so the
+/// queue must outlive the task. Outside shutdown a notified task cannot complete before it was
+/// pushed and run.
+pub(crate) fn release(task: RawTask) -> bool {
     // SAFETY: called by the task's runner (or the shutdown path holding RUNNING).
     let cq = unsafe { task.color_queue() };
     if cq.is_null() {
-        return; // never joined (spawned after shutdown)
+        return true; // never joined (spawned after shutdown)
     }
-    // SAFETY: the membership's strong reference is still held.
+    let deferred = context(|ctx| match ctx {
+        Some(ctx) if ctx.worker.is_some() && ctx.current.get() == cq => {
+            let mut released = ctx.released.get();
+            released.push(task);
+            ctx.released.set(released);
+            true
+        }
+        _ => false,
+    });
+    // SAFETY: the header's strong reference is still held.
     let cq_ref = unsafe { &*cq };
-    cq_ref.shared.colors.leave(cq_ref, Some(task));
-    if !cq_ref.shared.is_shutdown() {
+    if !deferred {
+        cq_ref.core.remove_member(task);
+        // SAFETY: as above; this makes a reference of our own for `leave`.
+        let arc = unsafe {
+            Arc::increment_strong_count(cq);
+            Arc::from_raw(cq)
+        };
+        cq_ref.shared.colors.leave_now(&arc, 1);
+    }
+    if deferred || !cq_ref.shared.is_shutdown() {
         // SAFETY: we are the runner; no one else reads the field of a completed task.
         unsafe { task.set_color_queue(ptr::null()) };
-        // SAFETY: the membership's reference, made by `Arc::into_raw` in `join`.
+        // SAFETY: the header's reference, made by `Arc::into_raw` at spawn.
         drop(unsafe { Arc::from_raw(cq) });
     }
+    !deferred
 }
 
 /// Spawns `future` on `shared` in `color` (`None`: the current task's color if it runs on
@@ -404,18 +436,51 @@ where
         let ctx = ctx.filter(|ctx| ptr::eq(Arc::as_ptr(&ctx.shared), Arc::as_ptr(shared)));
         let spawner = ctx.and_then(|ctx| ctx.worker.map(|(index, _)| index));
         match (color, ctx.and_then(Context::current_queue)) {
-            (Some(color), _) => shared.colors.join(shared, color, raw, spawner),
-            (None, Some(cq)) => shared.colors.join_queue(cq, raw),
-            (None, None) => shared.colors.join(shared, Color::DEFAULT, raw, spawner),
+            (Some(color), _) => shared.colors.join(shared, color, spawner),
+            (None, Some(cq)) => {
+                ColorMap::join_queue(cq);
+                // SAFETY: the running color's owner holds a strong reference to it.
+                Ok(unsafe {
+                    Arc::increment_strong_count(cq);
+                    Arc::from_raw(cq)
+                })
+            }
+            (None, None) => shared.colors.join(shared, Color::DEFAULT, spawner),
         }
     });
-    match joined {
-        Ok(_) => {
-            // SAFETY: the first notification's reference (from the initial state).
-            schedule(unsafe { Notified::from_raw(raw) });
-        }
+    let Ok(cq) = joined else {
         // SAFETY: the shutdown path consumes the first notification's reference.
-        Err(colors::Closed) => unsafe { raw.shutdown() },
+        unsafe { raw.shutdown() };
+        return handle;
+    };
+    let cq_ptr = Arc::into_raw(cq);
+    // SAFETY: the task is new and not queued: we hold the right to set its color. The header
+    // takes the reference we made.
+    unsafe { raw.set_color_queue(cq_ptr) };
+    // SAFETY: the header's reference keeps the queue alive while the task is not complete.
+    let cq_ref = unsafe { &*cq_ptr };
+    // SAFETY: the first notification's reference (from the initial state).
+    match cq_ref.core.push_new(unsafe { Notified::from_raw(raw) }) {
+        Push::Queued => {}
+        Push::Schedule => {
+            // SAFETY: the queue is alive; this makes the run queue's own handle.
+            let arc = unsafe {
+                Arc::increment_strong_count(cq_ptr);
+                Arc::from_raw(cq_ptr)
+            };
+            cq_ref.shared.schedule_color(arc);
+        }
+        Push::Closed(notified) => {
+            // Shut down between join and push: undo the membership and cancel the task.
+            let raw = notified.into_raw();
+            // SAFETY: not queued, never run: we still hold the right to set its color.
+            unsafe { raw.set_color_queue(ptr::null()) };
+            // SAFETY: the header's reference, given back.
+            let arc = unsafe { Arc::from_raw(cq_ptr) };
+            shared.colors.leave_now(&arc, 1);
+            // SAFETY: the shutdown path consumes the first notification's reference.
+            unsafe { raw.shutdown() };
+        }
     }
     handle
 }

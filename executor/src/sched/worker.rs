@@ -10,7 +10,8 @@ use std::time::Duration;
 use crossbeam_deque::{Steal, Worker as Deque};
 
 use super::block_on::{hand_off, is_handoff};
-use super::color_queue::Turn;
+use super::color_queue::{Released, Turn};
+use super::colors::BURY_BATCH;
 use super::{
     enter, schedule, ColorQueue, Context, Shared, WorkerMetrics, BATCH, DRIVER_INTERVAL,
     INBOX_INTERVAL,
@@ -24,6 +25,8 @@ pub(crate) struct Worker {
     tick: u32,
     searching: bool,
     rng: u64,
+    /// Queues of colors that lost their last member here, handed to the map in batches.
+    buried: Vec<Arc<ColorQueue>>,
 }
 
 impl Worker {
@@ -34,6 +37,7 @@ impl Worker {
             local,
             tick: 0,
             searching: false,
+            buried: Vec::new(),
             rng: 0x9E37_79B9_7F4A_7C15 ^ (index as u64 + 1).wrapping_mul(0xD1B5_4A32_D192_ED03),
         }
     }
@@ -44,6 +48,7 @@ impl Worker {
             shared: self.shared.clone(),
             worker: Some((self.index, &self.local as *const _)),
             current: Cell::new(ptr::null()),
+            released: Cell::new(Released::default()),
         };
         let _enter = enter(&ctx);
         while !self.shared.is_shutdown() {
@@ -69,6 +74,7 @@ impl Worker {
         if self.searching {
             self.shared.idle.stop_searching();
         }
+        self.flush_buried();
     }
 
     fn metrics(&self) -> &WorkerMetrics {
@@ -169,8 +175,10 @@ impl Worker {
                 if is_handoff(task) {
                     // A `block_on` caller is next in this color: give it the color (still
                     // `Running`), with the rest of the batch back at the head.
-                    cq.core.put_back_front(batch);
+                    let released = ctx.released.take();
+                    cq.core.put_back_front(batch, released);
                     ctx.current.set(ptr::null());
+                    self.retire(&cq, released);
                     // SAFETY: `task` is a handoff node queued by `acquire_or_enqueue`; its
                     // owner waits for exactly this.
                     unsafe { hand_off(task) };
@@ -190,7 +198,12 @@ impl Worker {
                 }
             }
             let keep_going = self.may_continue();
-            match cq.core.finish_turn(requeue, keep_going.then_some(BATCH)) {
+            let released = ctx.released.take();
+            let turn = cq
+                .core
+                .finish_turn(requeue, keep_going.then_some(BATCH), released);
+            self.retire(&cq, released);
+            match turn {
                 Turn::Continue(next) => {
                     WorkerMetrics::bump(&self.metrics().colors_run);
                     batch = next;
@@ -211,6 +224,32 @@ impl Worker {
                 }
             }
         }
+    }
+
+    /// The tasks that completed during a turn have left the member list: count them out of
+    /// the color and drop their membership references.
+    fn retire(&mut self, cq: &Arc<ColorQueue>, mut released: Released) {
+        if released.len() == 0 {
+            return;
+        }
+        if let Some(cq) = self.shared.colors.leave(cq, released.len()) {
+            self.buried.push(cq);
+            if self.buried.len() >= BURY_BATCH {
+                self.flush_buried();
+            }
+        }
+        while let Some(task) = released.pop() {
+            // SAFETY: the membership's reference, kept for the member list until now.
+            unsafe { task.drop_ref() };
+        }
+    }
+
+    fn flush_buried(&mut self) {
+        if self.buried.is_empty() {
+            return;
+        }
+        let batch = std::mem::replace(&mut self.buried, Vec::with_capacity(BURY_BATCH));
+        self.shared.colors.bury(batch);
     }
 
     /// Whether the worker may run another batch of the current color at once: nothing else
@@ -240,6 +279,7 @@ impl Worker {
     }
 
     fn park(&mut self) {
+        self.flush_buried();
         let shared = &*self.shared;
         shared.idle.register_sleeper(self.index);
         std::sync::atomic::fence(std::sync::atomic::Ordering::SeqCst);

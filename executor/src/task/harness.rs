@@ -157,8 +157,13 @@ unsafe fn complete<F: Future>(cell: &Cell<F>, raw: RawTask, output: Result<F::Ou
             }
         }
     }));
-    crate::sched::release(raw);
-    if cell.header.state.ref_dec_twice() {
+    // The membership's reference goes now, or at the end of the color's turn.
+    let last = if crate::sched::release(raw) {
+        cell.header.state.ref_dec_twice()
+    } else {
+        cell.header.state.ref_dec()
+    };
+    if last {
         // SAFETY: those were the last references.
         unsafe { dealloc::<F>(raw.as_ptr()) };
     }

@@ -19,7 +19,7 @@ use loom::sync::{Arc, Mutex};
 use loom::thread;
 
 use crate::loom::UnsafeCell;
-use crate::sched::color_queue::{CqCore, Push};
+use crate::sched::color_queue::{CqCore, Push, Released, Turn};
 use crate::task::raw::{Header, RunResult, Vtable};
 use crate::task::state::State;
 use crate::task::{JoinError, JoinHandle, Notified, RawTask};
@@ -436,7 +436,8 @@ impl ColorModel {
     }
 
     fn push(&self, i: usize) {
-        match self.cq.push(self.tasks.notified(i)) {
+        // A new task: it joins the member list and is queued, in one critical section.
+        match self.cq.push_new(self.tasks.notified(i)) {
             Push::Schedule => *self.run_queue.lock().unwrap() += 1,
             Push::Queued => {}
             Push::Closed(n) => {
@@ -461,14 +462,25 @@ impl ColorModel {
         );
         let mut batch = self.cq.begin_run(max);
         assert!(batch.len() <= max);
+        // Every task runs to completion: it leaves the member list at the end of the turn.
+        let mut released = Released::default();
         while let Some(t) = batch.pop() {
             self.ran.lock().unwrap().push(self.tasks.id(t));
+            released.push(t);
         }
         self.in_flight.store(false, SeqCst);
-        if self.cq.finish_run() {
-            *self.run_queue.lock().unwrap() += 1;
+        match self.cq.finish_turn(None, None, released) {
+            Turn::Rescheduled => *self.run_queue.lock().unwrap() += 1,
+            Turn::Idle => {}
+            Turn::Continue(_) => unreachable!("no next batch was asked for"),
         }
         true
+    }
+
+    fn members(&self) -> usize {
+        let mut out = Vec::new();
+        self.cq.members_snapshot(&mut out);
+        out.len()
     }
 }
 
@@ -501,6 +513,7 @@ fn color_push_vs_run_vs_steal() {
             "FIFO, each task once"
         );
         assert_eq!(m.cq.state(), crate::sched::color_queue::RunState::Idle);
+        assert_eq!(m.members(), 0, "every completed task left the member list");
     });
 }
 

@@ -28,7 +28,7 @@
 //! a batch taken by `begin_run` is at most `max` tasks from the head, and what a batch does not
 //! run goes back to the head (`put_back_front`).
 
-use crate::loom::{lock, Mutex};
+use crate::loom::{queue_lock as lock, QueueLock};
 use crate::task::{Notified, RawTask};
 
 /// How a turn ended ([`CqCore::finish_turn`]).
@@ -64,7 +64,7 @@ pub(crate) enum Push {
 }
 
 pub(crate) struct CqCore {
-    inner: Mutex<Inner>,
+    inner: QueueLock<Inner>,
 }
 
 struct Inner {
@@ -250,7 +250,7 @@ impl Batch {
 impl CqCore {
     pub(crate) fn new() -> CqCore {
         CqCore {
-            inner: Mutex::new(Inner {
+            inner: QueueLock::new(Inner {
                 head: None,
                 tail: None,
                 len: 0,

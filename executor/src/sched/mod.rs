@@ -5,16 +5,27 @@
 //! - Each active color has one [`ColorQueue`]: a FIFO of its runnable tasks and a run state
 //!   (see [`color_queue`]). A worker's run queue holds *colors*: stealing a color moves one
 //!   handle, so S1 holds by construction.
-//! - Each color has a **home** worker, first a hash of the color (as in the paper), then the
-//!   last worker that ran it: a stolen color moves home to the thief, so its state stays in one
-//!   cache. A color that becomes runnable on its home worker goes to that worker's local deque;
-//!   from anywhere else it goes to the home's inbox, and the home is unparked.
+//! - Each color has a **home** worker, first a hash of the color (as in the paper) — except a
+//!   [`Color::fresh`] color spawned on a worker, which starts on that worker (see
+//!   [`ColorQueue::initial_home`]) — then the last worker that ran it: a stolen color moves
+//!   home to the thief, so its state stays in one cache. A color that becomes runnable on its
+//!   home worker goes to that worker's local deque; from anywhere else it goes to the home's
+//!   inbox, and the home is unparked.
 //! - Idle workers steal queued colors (whole colors, never a running one: a running color is in
 //!   no queue) from the other workers' deques and inboxes, starting at a random victim, at most
-//!   half of the workers searching at once. Stealing can be turned off (for experiments).
-//! - Fairness (S7): a worker runs at most [`BATCH`] tasks of a color per turn, then the color
-//!   goes to the back of the deque; the inbox is looked at first every [`INBOX_INTERVAL`] turns;
-//!   the driver is polled without blocking every [`DRIVER_INTERVAL`] turns.
+//!   half of the workers searching at once. Whoever queues a color wakes a sleeping worker to
+//!   come and steal, unless no one could take it sooner than its worker will: a color queued on
+//!   its worker's otherwise empty deque during a poll runs right after that poll (tokio's LIFO
+//!   slot makes the same trade; a poll that blocks its thread delays it, which is why blocking
+//!   work belongs in `spawn_blocking`). Stealing can be turned off (for experiments).
+//! - Fairness (S7): a worker runs at most [`BATCH`] tasks of a color per turn; then, if nothing
+//!   else waits on the worker, it takes the color's next batch at once (one lock, no trip
+//!   through the deque), else the color goes to the back of the deque. The inbox is looked at
+//!   first every [`INBOX_INTERVAL`] turns and the driver polled without blocking every
+//!   [`DRIVER_INTERVAL`] turns, counting those continued turns too.
+//! - Membership: a color queue lists its live tasks (for shutdown); a task joins at spawn and
+//!   leaves when it completes, at the end of its color's turn (see [`release`]). The color map
+//!   ([`colors`]) is only touched by threads that spawn into a named or fresh color.
 //!
 //! # Shutdown (S8)
 //!

@@ -55,12 +55,16 @@ fn idle_runtime_does_not_spin() {
     thread::sleep(Duration::from_millis(300));
     let after = parks(&rt);
     assert_eq!(
-        before, after,
+        before,
+        after,
         "workers woke up {} times while the runtime was idle",
         after - before
     );
     // And it still works.
-    assert_eq!(rt.block_on(async { hue::spawn(async { 5 }).await.unwrap() }), 5);
+    assert_eq!(
+        rt.block_on(async { hue::spawn(async { 5 }).await.unwrap() }),
+        5
+    );
 }
 
 /// A driver that counts its calls and sleeps on a condvar.

@@ -239,10 +239,20 @@ fn hue_spawn_colored_fresh_cost() {
     let (steady, batch) = hue_spawn_fresh_color();
     steady.print("hue  spawn_colored(Color::fresh(), async {})");
     batch.print("hue  spawn_colored(Color::fresh(), async {}) batch");
-    // Informational: a fresh color may legitimately need per-color state; no bound asserted.
+    // A fresh color needs a color queue. Queues of colors that emptied are swept from the
+    // color map in batches and pooled per map shard, so once the runtime is warm a fresh color
+    // takes a pooled queue; a spawn allocates a second time only when its shard's pool is
+    // momentarily empty (measured: about 6 spawns in 1,000). The bound leaves room for that
+    // and fails if every fresh color paid for a queue.
     assert!(
-        steady.allocs >= steady.spawns,
-        "a task needs at least one allocation"
+        steady.bytes_per_spawn() <= 128.0,
+        "hue spawn_colored(Color::fresh(), async {{}}) requests {:.1} bytes per task, want <= 128",
+        steady.bytes_per_spawn()
+    );
+    assert!(
+        steady.allocs_per_spawn() <= 1.05,
+        "hue spawn_colored(Color::fresh(), async {{}}) makes {:.3} allocations per task, want <= 1.05",
+        steady.allocs_per_spawn()
     );
 }
 

@@ -1201,3 +1201,29 @@ fn tokio_sync_channels_between_colors() {
             .sum::<u64>()
     );
 }
+
+#[test]
+fn a_task_may_drop_its_own_runtime() {
+    let _w = watchdog("a_task_may_drop_its_own_runtime");
+    let rt = runtime(2);
+    let dropped = Arc::new(AtomicBool::new(false));
+    let slot: Arc<Mutex<Option<Runtime>>> = Arc::new(Mutex::new(None));
+    let (tx, rx) = mpsc::channel();
+    let handle = rt.handle().clone();
+    *slot.lock().unwrap() = Some(rt);
+    let (slot2, dropped2) = (slot.clone(), dropped.clone());
+    // The task drops the runtime it runs on: shutdown must not wait for the worker that is
+    // inside this very poll (it would wait forever).
+    drop(handle.spawn_colored(Color::fresh(), async move {
+        let rt = slot2.lock().unwrap().take().expect("runtime stored");
+        drop(rt);
+        dropped2.store(true, Ordering::SeqCst);
+        tx.send(()).unwrap();
+    }));
+    rx.recv_timeout(Duration::from_secs(20))
+        .expect("dropping the runtime from its own task hung");
+    assert!(dropped.load(Ordering::SeqCst));
+    // The runtime is shut down: spawning resolves to a cancelled error at once.
+    let err = futures::executor::block_on(handle.spawn(async {})).unwrap_err();
+    assert!(err.is_cancelled());
+}

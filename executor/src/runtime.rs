@@ -349,8 +349,14 @@ impl Runtime {
         if let Some(driver) = &shared.driver {
             driver.unpark();
         }
-        // Wait for the workers (bounded by `timeout`).
-        let n = self.threads.len();
+        // Wait for the workers (bounded by `timeout`). A task of this runtime may drop it (it
+        // owned the `Runtime`): its own worker cannot be waited for from inside its poll, so it
+        // is detached and exits when the poll returns; its color's tasks are left alone below,
+        // like those of a stuck worker.
+        let on_own_worker = sched::context(|ctx| {
+            ctx.is_some_and(|c| c.worker.is_some() && Arc::ptr_eq(&c.shared, shared))
+        });
+        let n = self.threads.len() - usize::from(on_own_worker);
         let deadline = timeout.map(|t| Instant::now() + t);
         let mut exited = self.exited.count.lock().unwrap_or_else(|e| e.into_inner());
         while *exited < n {
@@ -376,7 +382,7 @@ impl Runtime {
                 }
             }
         }
-        let all_exited = *exited == n;
+        let all_exited = *exited == n && !on_own_worker;
         drop(exited);
         if all_exited {
             for t in self.threads.drain(..) {

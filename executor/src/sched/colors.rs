@@ -26,7 +26,7 @@
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
-use std::sync::atomic::AtomicUsize;
+use std::sync::atomic::{AtomicBool, AtomicUsize};
 use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
 use std::sync::{Arc, Mutex};
 
@@ -67,6 +67,9 @@ pub(crate) struct ColorMap {
     buried: CachePadded<Mutex<Vec<Vec<Arc<ColorQueue>>>>>,
     /// `buried.len()`, readable without the lock.
     buried_batches: CachePadded<AtomicUsize>,
+    /// Set by `close`: buried queues are dropped at once from then on (the map is about to be
+    /// cleared, and a queue kept here would keep the runtime's shared state alive in a cycle).
+    closed: AtomicBool,
 }
 
 struct Shard {
@@ -143,6 +146,7 @@ impl ColorMap {
                 .collect(),
             buried: CachePadded::new(Mutex::new(Vec::new())),
             buried_batches: CachePadded::new(AtomicUsize::new(0)),
+            closed: AtomicBool::new(false),
         }
     }
 
@@ -156,6 +160,11 @@ impl ColorMap {
             return;
         }
         let mut buried = lock(&self.buried);
+        if self.closed.load(Relaxed) {
+            drop(buried);
+            drop(batch);
+            return;
+        }
         buried.push(batch);
         self.buried_batches.store(buried.len(), Release);
     }
@@ -220,6 +229,11 @@ impl ColorMap {
 
     /// Shutdown, step 1: refuse joins from now on.
     pub(crate) fn close(&self) {
+        // Under the `buried` lock, so no batch is added after `clear` took them.
+        {
+            let _buried = lock(&self.buried);
+            self.closed.store(true, Relaxed);
+        }
         for shard in self.shards.iter() {
             lock(shard).closed = true;
         }

@@ -27,8 +27,9 @@
 
 #[doc(inline)]
 pub use hue_executor::{
-    block_on, current_color, current_worker, spawn, spawn_colored, yield_now, Builder, Color,
-    Driver, Handle, JoinError, JoinHandle, Runtime, RuntimeMetrics, WorkerMetrics, YieldNow,
+    block_on, current_color, current_worker, in_color, recolor, spawn, spawn_blocking,
+    spawn_colored, yield_now, Builder, Color, ColorCell, Driver, Handle, InColor, JoinError,
+    JoinHandle, Recolor, Runtime, RuntimeMetrics, WorkerMetrics, WrongColor, YieldNow,
     WORKERS_ENV,
 };
 

@@ -56,10 +56,14 @@
 //!
 //! [hue]: https://docs.rs/hue
 
+mod blocking;
+mod clock;
 mod color;
+mod color_cell;
 mod driver;
 mod loom;
 mod metrics;
+mod recolor;
 mod runtime;
 mod sched;
 mod task;
@@ -70,9 +74,12 @@ mod loom_tests;
 
 use std::future::Future;
 
+pub use blocking::spawn_blocking;
 pub use color::Color;
+pub use color_cell::{ColorCell, WrongColor};
 pub use driver::Driver;
 pub use metrics::{RuntimeMetrics, WorkerMetrics};
+pub use recolor::{in_color, recolor, InColor, Recolor};
 pub use runtime::{Builder, Handle, Runtime, WORKERS_ENV};
 pub use task::{JoinError, JoinHandle};
 pub use yield_now::{yield_now, YieldNow};

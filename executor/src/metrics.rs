@@ -1,6 +1,7 @@
 //! [`RuntimeMetrics`]: what the scheduler did, for tests, benchmarks and tuning.
 
 use std::sync::atomic::Ordering::Relaxed;
+use std::time::Duration;
 
 use crate::sched::Shared;
 
@@ -17,6 +18,9 @@ pub struct WorkerMetrics {
     pub steals: u64,
     /// Colors this worker took by stealing (a steal may move several queued colors).
     pub stolen_colors: u64,
+    /// Tasks that moved with the colors this worker stole (those queued in a color when the
+    /// thief first ran it, up to one batch).
+    pub stolen_tasks: u64,
     /// Colors made runnable on this worker's own thread and queued on its local deque.
     pub local_schedules: u64,
     /// Colors made runnable elsewhere and sent to this worker's inbox (it was their home).
@@ -26,6 +30,12 @@ pub struct WorkerMetrics {
     /// Times this worker polled the driver (blocking when idle, or the periodic non-blocking
     /// check).
     pub driver_polls: u64,
+    /// Polls that took longer than the long-poll threshold (default 10 ms): a task that blocked
+    /// its worker, holding up every color queued behind it.
+    pub long_polls: u64,
+    /// The longest poll so far, rounded to the coarse clock's tick (1-4 ms; see
+    /// `Builder::long_poll_threshold`).
+    pub longest_poll: Duration,
 }
 
 /// A snapshot of a runtime's counters ([`Handle::metrics`](crate::Handle::metrics)).
@@ -49,6 +59,8 @@ pub struct WorkerMetrics {
 pub struct RuntimeMetrics {
     workers: Vec<WorkerMetrics>,
     active_colors: usize,
+    live_tasks: usize,
+    blocking_threads: usize,
 }
 
 impl RuntimeMetrics {
@@ -64,14 +76,19 @@ impl RuntimeMetrics {
                         colors_run: m.colors_run.load(Relaxed),
                         steals: m.steals.load(Relaxed),
                         stolen_colors: m.stolen_colors.load(Relaxed),
+                        stolen_tasks: m.stolen_tasks.load(Relaxed),
                         local_schedules: m.local_schedules.load(Relaxed),
                         remote_schedules: w.remote_schedules.load(Relaxed),
                         parks: m.parks.load(Relaxed),
                         driver_polls: m.driver_polls.load(Relaxed),
+                        long_polls: m.long_polls.load(Relaxed),
+                        longest_poll: Duration::from_nanos(m.longest_poll_ns.load(Relaxed)),
                     }
                 })
                 .collect(),
             active_colors: shared.colors.active_colors(),
+            live_tasks: live_tasks(shared),
+            blocking_threads: shared.blocking.threads(),
         }
     }
 
@@ -113,4 +130,31 @@ impl RuntimeMetrics {
     pub fn active_colors(&self) -> usize {
         self.active_colors
     }
+
+    /// Tasks spawned and not yet finished (completed, panicked or cancelled), including
+    /// blocking tasks queued or running. Counted per worker without synchronization, so a
+    /// snapshot taken while tasks come and go may be off by the few in flight.
+    pub fn live_tasks(&self) -> usize {
+        self.live_tasks
+    }
+
+    /// Threads in the blocking pool now, busy or idle.
+    pub fn blocking_threads(&self) -> usize {
+        self.blocking_threads
+    }
+
+    /// Long polls (see [`WorkerMetrics::long_polls`]), all workers.
+    pub fn long_polls(&self) -> u64 {
+        self.workers.iter().map(|w| w.long_polls).sum()
+    }
+}
+
+fn live_tasks(shared: &Shared) -> usize {
+    let mut spawned = shared.foreign_spawned.load(Relaxed);
+    let mut completed = shared.foreign_completed.load(Relaxed);
+    for w in shared.workers.iter() {
+        spawned += w.metrics.spawned.load(Relaxed);
+        completed += w.metrics.completed.load(Relaxed);
+    }
+    (spawned.saturating_sub(completed) as usize) + shared.blocking.live()
 }

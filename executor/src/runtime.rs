@@ -33,6 +33,9 @@ pub struct Builder {
     steal: bool,
     thread_name: String,
     driver: Option<Arc<dyn Driver>>,
+    max_blocking_threads: usize,
+    blocking_keep_alive: Duration,
+    long_poll_threshold: Duration,
 }
 
 impl fmt::Debug for Builder {
@@ -42,6 +45,9 @@ impl fmt::Debug for Builder {
             .field("steal", &self.steal)
             .field("thread_name", &self.thread_name)
             .field("driver", &self.driver.is_some())
+            .field("max_blocking_threads", &self.max_blocking_threads)
+            .field("blocking_keep_alive", &self.blocking_keep_alive)
+            .field("long_poll_threshold", &self.long_poll_threshold)
             .finish()
     }
 }
@@ -56,7 +62,51 @@ impl Builder {
             steal: true,
             thread_name: "hue-worker".into(),
             driver: None,
+            max_blocking_threads: 512,
+            blocking_keep_alive: Duration::from_secs(10),
+            long_poll_threshold: Duration::from_millis(10),
         }
+    }
+
+    /// The most threads the [`spawn_blocking`](crate::spawn_blocking) pool runs at once
+    /// (default 512); more work waits in a queue. Zero is refused by [`build`](Self::build).
+    ///
+    /// ```
+    /// let rt = hue_executor::Runtime::builder().max_blocking_threads(4).build()?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn max_blocking_threads(&mut self, n: usize) -> &mut Self {
+        self.max_blocking_threads = n;
+        self
+    }
+
+    /// How long an idle blocking thread waits for work before it exits (default 10 s).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let rt = hue_executor::Runtime::builder()
+    ///     .blocking_keep_alive(Duration::from_millis(500))
+    ///     .build()?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn blocking_keep_alive(&mut self, keep_alive: Duration) -> &mut Self {
+        self.blocking_keep_alive = keep_alive;
+        self
+    }
+
+    /// Polls that take longer than this count as long polls in the metrics: a task that
+    /// blocked its worker (default 10 ms). Measured with a coarse clock (ticks of 1-4 ms).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let rt = hue_executor::Runtime::builder()
+    ///     .long_poll_threshold(Duration::from_millis(50))
+    ///     .build()?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn long_poll_threshold(&mut self, threshold: Duration) -> &mut Self {
+        self.long_poll_threshold = threshold;
+        self
     }
 
     /// The number of worker threads. Default: the environment variable `HUE_WORKERS` if set,
@@ -171,12 +221,24 @@ impl Builder {
     /// ```
     pub fn build(&mut self) -> io::Result<Runtime> {
         let n = self.worker_count()?;
+        if self.max_blocking_threads == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "hue: Builder::max_blocking_threads(0): the blocking pool needs at least one thread",
+            ));
+        }
         let deques: Vec<Deque<Arc<sched::ColorQueue>>> =
             (0..n).map(|_| Deque::new_fifo()).collect();
         let shared = Arc::new(Shared::new(
             deques.iter().map(Deque::stealer).collect(),
-            self.driver.clone(),
-            self.steal,
+            sched::Config {
+                driver: self.driver.clone(),
+                steal: self.steal,
+                max_blocking_threads: self.max_blocking_threads,
+                blocking_keep_alive: self.blocking_keep_alive,
+                long_poll_ns: u64::try_from(self.long_poll_threshold.as_nanos())
+                    .unwrap_or(u64::MAX),
+            },
         ));
         let exited = Arc::new(Exited::default());
         let mut threads = Vec::with_capacity(n);
@@ -423,6 +485,9 @@ impl Runtime {
             }
         }
         shared.colors.clear();
+        // Blocking work: queued closures are cancelled; running ones are waited for (until the
+        // same deadline, if any; then their threads are left to finish on their own).
+        shared.blocking.shutdown(deadline);
     }
 }
 
@@ -459,7 +524,8 @@ impl fmt::Debug for Handle {
 }
 
 impl Handle {
-    /// The handle of the runtime this thread is in (a worker, or inside `block_on`).
+    /// The handle of the runtime this thread is in (a worker, inside `block_on`, or a thread of
+    /// its blocking pool).
     ///
     /// # Panics
     ///
@@ -489,6 +555,24 @@ impl Handle {
                 shared: ctx.shared.clone(),
             })
         })
+        .or_else(crate::blocking::blocking_handle)
+    }
+
+    /// Runs `f` on the runtime's blocking thread pool (see
+    /// [`spawn_blocking`](crate::spawn_blocking)). Callable from any thread.
+    ///
+    /// ```
+    /// let rt = hue_executor::Runtime::new()?;
+    /// let h = rt.handle().spawn_blocking(|| std::fs::metadata("/").is_ok());
+    /// assert!(rt.block_on(h).unwrap());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn spawn_blocking<F, R>(&self, f: F) -> JoinHandle<R>
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        self.shared.blocking.spawn(self, f)
     }
 
     /// Spawns a task. Its color is the current task's if called from a task of this runtime

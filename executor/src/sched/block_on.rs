@@ -1,4 +1,5 @@
-//! `block_on`: running a future on the caller's thread *inside color 0* (S5: it counts for S1).
+//! `block_on`: running a future on the caller's thread *inside color 0* (S5: it counts for S1),
+//! or in whatever color it moves to with `recolor`/`in_color` (S6).
 //!
 //! The caller's future is not `Send` and may borrow the caller's stack, so it cannot become a
 //! task. Instead the caller's thread takes color 0 the way a worker does, for the length of
@@ -100,12 +101,25 @@ pub(crate) fn block_on<F: Future>(shared: &Arc<Shared>, future: F) -> F::Output 
         worker: None,
         current: std::cell::Cell::new(ptr::null()),
         released: Default::default(),
+        pending_recolor: Default::default(),
     };
     let _enter = enter(&ctx);
-    let cq = shared
-        .colors
-        .join(shared, Color::DEFAULT, None)
-        .expect("block_on on a runtime that is shut down");
+    /// The color the future is in (a foreign member of it), left when `block_on` ends, also
+    /// by panic.
+    struct Membership(Arc<super::ColorQueue>);
+    impl Drop for Membership {
+        fn drop(&mut self) {
+            self.0.shared.colors.leave_now(&self.0, 1);
+        }
+    }
+    let join = |color| {
+        shared
+            .colors
+            .join(shared, color, None)
+            .map(Membership)
+            .expect("block_on on a runtime that is shut down")
+    };
+    let mut membership = join(Color::DEFAULT);
     let node = Box::new(HandoffNode {
         header: Header {
             state: State::new(),
@@ -127,20 +141,12 @@ pub(crate) fn block_on<F: Future>(shared: &Arc<Shared>, future: F) -> F::Output 
     let mut cx = TaskContext::from_waker(&waker);
     let mut future = pin!(future);
 
-    /// Leaves color 0 when `block_on` ends, also by panic.
-    struct Leave<'a>(&'a Arc<super::ColorQueue>);
-    impl Drop for Leave<'_> {
-        fn drop(&mut self) {
-            self.0.shared.colors.leave_now(self.0, 1);
-        }
-    }
-    let _leave = Leave(&cq);
-
     loop {
         while !thread_waker.notified.swap(false, Acquire) {
             thread::park();
         }
-        // Take color 0: at once if idle, else wait in line for a worker to hand it over.
+        let cq = membership.0.clone();
+        // Take the color: at once if idle, else wait in line for a worker to hand it over.
         if !cq.core.acquire_or_enqueue(node_task) {
             while !node.handed.load(Acquire) {
                 thread::park();
@@ -150,12 +156,18 @@ pub(crate) fn block_on<F: Future>(shared: &Arc<Shared>, future: F) -> F::Output 
         ctx.current.set(Arc::as_ptr(&cq));
         let polled = panic::catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(&mut cx)));
         ctx.current.set(ptr::null());
+        let recolor = ctx.pending_recolor.take();
         if cq.core.finish_run() {
             shared.schedule_color(cq.clone());
         }
         match polled {
             Ok(Poll::Ready(output)) => return output,
-            Ok(Poll::Pending) => {}
+            Ok(Poll::Pending) => {
+                // The future asked to move (S6): take the new color next time.
+                if let Some(target) = recolor.filter(|&c| c != cq.color) {
+                    membership = join(target);
+                }
+            }
             Err(payload) => panic::resume_unwind(payload),
         }
     }

@@ -237,7 +237,6 @@ impl Batch {
         Some(task)
     }
 
-    #[cfg(all(test, loom))]
     pub(crate) fn len(&self) -> usize {
         self.len
     }

@@ -52,6 +52,7 @@ use std::sync::Arc;
 use crossbeam_deque::{Injector, Stealer};
 use crossbeam_utils::CachePadded;
 
+use crate::blocking::BlockingPool;
 use crate::driver::Driver;
 use crate::task::{JoinHandle, Notified, RawTask};
 use crate::Color;
@@ -133,15 +134,35 @@ pub(crate) struct WorkerMetrics {
     pub(crate) colors_run: AtomicU64,
     pub(crate) steals: AtomicU64,
     pub(crate) stolen_colors: AtomicU64,
+    pub(crate) stolen_tasks: AtomicU64,
     pub(crate) local_schedules: AtomicU64,
     pub(crate) parks: AtomicU64,
     pub(crate) driver_polls: AtomicU64,
+    pub(crate) long_polls: AtomicU64,
+    pub(crate) longest_poll_ns: AtomicU64,
+    /// Tasks spawned on this worker, and tasks that completed on it (for `live_tasks`).
+    pub(crate) spawned: AtomicU64,
+    pub(crate) completed: AtomicU64,
 }
 
 impl WorkerMetrics {
     pub(crate) fn bump(counter: &AtomicU64) {
-        counter.store(counter.load(Relaxed) + 1, Relaxed);
+        WorkerMetrics::add(counter, 1);
     }
+
+    /// Adds to a counter that only this worker writes (no read-modify-write needed).
+    pub(crate) fn add(counter: &AtomicU64, n: u64) {
+        counter.store(counter.load(Relaxed) + n, Relaxed);
+    }
+}
+
+/// Runtime settings the scheduler needs.
+pub(crate) struct Config {
+    pub(crate) driver: Option<Arc<dyn Driver>>,
+    pub(crate) steal: bool,
+    pub(crate) max_blocking_threads: usize,
+    pub(crate) blocking_keep_alive: std::time::Duration,
+    pub(crate) long_poll_ns: u64,
 }
 
 /// The parts of a worker that other threads touch. Each part that one side writes often sits
@@ -166,14 +187,23 @@ pub(crate) struct Shared {
     driver_busy: AtomicBool,
     pub(crate) shutdown: AtomicBool,
     pub(crate) steal: bool,
+    pub(crate) blocking: BlockingPool,
+    /// Polls longer than this count as long polls (metrics).
+    pub(crate) long_poll_ns: u64,
+    /// Tasks spawned, and completed, off the workers (for `live_tasks`).
+    pub(crate) foreign_spawned: CachePadded<AtomicU64>,
+    pub(crate) foreign_completed: CachePadded<AtomicU64>,
 }
 
 impl Shared {
-    pub(crate) fn new(
-        stealers: Vec<Stealer<Arc<ColorQueue>>>,
-        driver: Option<Arc<dyn Driver>>,
-        steal: bool,
-    ) -> Shared {
+    pub(crate) fn new(stealers: Vec<Stealer<Arc<ColorQueue>>>, config: Config) -> Shared {
+        let Config {
+            driver,
+            steal,
+            max_blocking_threads,
+            blocking_keep_alive,
+            long_poll_ns,
+        } = config;
         let n = stealers.len();
         Shared {
             colors: ColorMap::new(n),
@@ -194,6 +224,30 @@ impl Shared {
             driver_busy: AtomicBool::new(false),
             shutdown: AtomicBool::new(false),
             steal,
+            blocking: BlockingPool::new(max_blocking_threads, blocking_keep_alive),
+            long_poll_ns,
+            foreign_spawned: CachePadded::new(AtomicU64::new(0)),
+            foreign_completed: CachePadded::new(AtomicU64::new(0)),
+        }
+    }
+
+    /// Counts a spawn (on worker `worker`, or elsewhere).
+    fn count_spawn(&self, worker: Option<usize>) {
+        match worker {
+            Some(w) => WorkerMetrics::bump(&self.workers[w].metrics.spawned),
+            None => {
+                self.foreign_spawned.fetch_add(1, Relaxed);
+            }
+        }
+    }
+
+    /// Counts a completion of a colored task (on worker `worker`, or elsewhere).
+    pub(crate) fn count_completion(&self, worker: Option<usize>) {
+        match worker {
+            Some(w) => WorkerMetrics::bump(&self.workers[w].metrics.completed),
+            None => {
+                self.foreign_completed.fetch_add(1, Relaxed);
+            }
         }
     }
 
@@ -277,6 +331,9 @@ pub(crate) struct Context {
     pub(crate) current: Cell<*const ColorQueue>,
     /// Tasks of `current` that completed during this turn (workers only; see `release`).
     pub(crate) released: Cell<color_queue::Released>,
+    /// A color the task being polled asked to move to ([`crate::recolor`]); taken by the runner
+    /// after the poll.
+    pub(crate) pending_recolor: Cell<Option<Color>>,
 }
 
 impl Context {
@@ -398,19 +455,23 @@ pub(crate) fn release(task: RawTask) -> bool {
     // SAFETY: called by the task's runner (or the shutdown path holding RUNNING).
     let cq = unsafe { task.color_queue() };
     if cq.is_null() {
-        return true; // never joined (spawned after shutdown)
+        return true; // never joined (spawned after shutdown, or a blocking task)
     }
-    let deferred = context(|ctx| match ctx {
+    // SAFETY: the header's strong reference is still held.
+    let cq_ref = unsafe { &*cq };
+    let (deferred, worker) = context(|ctx| match ctx {
         Some(ctx) if ctx.worker.is_some() && ctx.current.get() == cq => {
             let mut released = ctx.released.get();
             released.push(task);
             ctx.released.set(released);
-            true
+            (true, ctx.worker.map(|(index, _)| index))
         }
-        _ => false,
+        Some(ctx) if ptr::eq(Arc::as_ptr(&ctx.shared), Arc::as_ptr(&cq_ref.shared)) => {
+            (false, ctx.worker.map(|(index, _)| index))
+        }
+        _ => (false, None),
     });
-    // SAFETY: the header's strong reference is still held.
-    let cq_ref = unsafe { &*cq };
+    cq_ref.shared.count_completion(worker);
     if !deferred {
         cq_ref.core.remove_member(task);
         // SAFETY: as above; this makes a reference of our own for `leave`.
@@ -443,10 +504,10 @@ where
     let raw = RawTask::new(future);
     // SAFETY: the task is new; its output type is `F::Output`; the handle takes its reference.
     let handle = unsafe { JoinHandle::new(raw) };
-    let joined = context(|ctx| {
+    let (joined, spawner) = context(|ctx| {
         let ctx = ctx.filter(|ctx| ptr::eq(Arc::as_ptr(&ctx.shared), Arc::as_ptr(shared)));
         let spawner = ctx.and_then(|ctx| ctx.worker.map(|(index, _)| index));
-        match (color, ctx.and_then(Context::current_queue)) {
+        let joined = match (color, ctx.and_then(Context::current_queue)) {
             (Some(color), _) => shared.colors.join(shared, color, spawner),
             (None, Some(cq)) => {
                 ColorMap::join_queue(cq);
@@ -457,7 +518,8 @@ where
                 })
             }
             (None, None) => shared.colors.join(shared, Color::DEFAULT, spawner),
-        }
+        };
+        (joined, spawner)
     });
     let Ok(cq) = joined else {
         // SAFETY: the shutdown path consumes the first notification's reference.
@@ -470,6 +532,7 @@ where
     unsafe { raw.set_color_queue(cq_ptr) };
     // SAFETY: the header's reference keeps the queue alive while the task is not complete.
     let cq_ref = unsafe { &*cq_ptr };
+    shared.count_spawn(spawner);
     // SAFETY: the first notification's reference (from the initial state).
     match cq_ref.core.push_new(unsafe { Notified::from_raw(raw) }) {
         Push::Queued => {}
@@ -489,6 +552,7 @@ where
             // SAFETY: the header's reference, given back.
             let arc = unsafe { Arc::from_raw(cq_ptr) };
             shared.colors.leave_now(&arc, 1);
+            shared.count_completion(spawner);
             // SAFETY: the shutdown path consumes the first notification's reference.
             unsafe { raw.shutdown() };
         }
@@ -498,8 +562,21 @@ where
 
 /// The color of the task being polled on this thread.
 pub(crate) fn current_color() -> Color {
+    running_color().unwrap_or(Color::DEFAULT)
+}
+
+/// The color of the task (or `block_on` future) being polled on this thread; `None` if none is.
+pub(crate) fn running_color() -> Option<Color> {
+    context(|ctx| ctx.and_then(Context::current_queue).map(|cq| cq.color))
+}
+
+/// Asks the runner to move the task being polled to `color` after this poll. Returns the color
+/// it is in, or `None` outside any task.
+pub(crate) fn request_recolor(color: Color) -> Option<Color> {
     context(|ctx| {
-        ctx.and_then(Context::current_queue)
-            .map_or(Color::DEFAULT, |cq| cq.color)
+        let ctx = ctx?;
+        let current = ctx.current_queue()?.color;
+        ctx.pending_recolor.set(Some(color));
+        Some(current)
     })
 }

@@ -10,13 +10,15 @@ use std::time::Duration;
 use crossbeam_deque::{Steal, Worker as Deque};
 
 use super::block_on::{hand_off, is_handoff};
-use super::color_queue::{Released, Turn};
+use super::color_queue::{Push, Released, Turn};
 use super::colors::BURY_BATCH;
 use super::{
     enter, schedule, ColorQueue, Context, Shared, WorkerMetrics, BATCH, DRIVER_INTERVAL,
     INBOX_INTERVAL,
 };
+use crate::clock::coarse_now_ns;
 use crate::task::{Notified, RawTask, RunResult};
+use crate::Color;
 
 pub(crate) struct Worker {
     index: usize,
@@ -27,6 +29,8 @@ pub(crate) struct Worker {
     rng: u64,
     /// Queues of colors that lost their last member here, handed to the map in batches.
     buried: Vec<Arc<ColorQueue>>,
+    /// Coarse time at the end of the last poll (or of the last park): the next poll's start.
+    clock: u64,
 }
 
 impl Worker {
@@ -38,6 +42,7 @@ impl Worker {
             tick: 0,
             searching: false,
             buried: Vec::new(),
+            clock: coarse_now_ns(),
             rng: 0x9E37_79B9_7F4A_7C15 ^ (index as u64 + 1).wrapping_mul(0xD1B5_4A32_D192_ED03),
         }
     }
@@ -49,6 +54,7 @@ impl Worker {
             worker: Some((self.index, &self.local as *const _)),
             current: Cell::new(ptr::null()),
             released: Cell::new(Released::default()),
+            pending_recolor: Cell::new(None),
         };
         let _enter = enter(&ctx);
         while !self.shared.is_shutdown() {
@@ -162,10 +168,14 @@ impl Worker {
     /// [`BATCH`] tasks, then, if nothing else is queued on this worker, further batches of the
     /// same color without going back through the deque (a turn each, for the fairness ticks).
     fn run_color(&mut self, ctx: &Context, cq: Arc<ColorQueue>) {
-        cq.home.store(self.index, Relaxed);
+        let previous_home = cq.home.swap(self.index, Relaxed);
         WorkerMetrics::bump(&self.metrics().colors_run);
         let cq_ptr = Arc::as_ptr(&cq);
         let mut batch = cq.core.begin_run(BATCH);
+        if previous_home != self.index {
+            // Only a thief runs a color away from its home: these tasks moved with it.
+            WorkerMetrics::add(&self.metrics().stolen_tasks, batch.len() as u64);
+        }
         ctx.current.set(cq_ptr);
         loop {
             // A task of this color woken during the last poll of the batch: queued together
@@ -184,16 +194,26 @@ impl Worker {
                     unsafe { hand_off(task) };
                     return;
                 }
+                // Counted before the poll, so a snapshot taken by whoever the poll wakes sees it.
                 WorkerMetrics::bump(&self.metrics().polls);
                 // SAFETY: the queue owned the entry's notification reference; now we do.
                 let notified = unsafe { Notified::from_raw(task) };
-                if let RunResult::Requeue(notified) = RawTask::run(notified) {
-                    // SAFETY: a requeued task's notification gives the right to read its color.
-                    let same = unsafe { notified.raw().color_queue() } == cq_ptr;
-                    if same && batch.is_empty() {
-                        requeue = Some(notified);
-                    } else {
-                        schedule(notified);
+                let result = RawTask::run(notified);
+                self.time_poll();
+                let recolor = ctx.pending_recolor.take();
+                if let RunResult::Requeue(notified) = result {
+                    match recolor {
+                        Some(target) if target != cq.color => self.move_task(&cq, notified, target),
+                        _ => {
+                            // SAFETY: a requeued task's notification gives the right to read
+                            // its color.
+                            let same = unsafe { notified.raw().color_queue() } == cq_ptr;
+                            if same && batch.is_empty() {
+                                requeue = Some(notified);
+                            } else {
+                                schedule(notified);
+                            }
+                        }
                     }
                 }
             }
@@ -223,6 +243,76 @@ impl Worker {
                     return;
                 }
             }
+        }
+    }
+
+    /// Times a poll (see [`crate::clock`]): it ran from the end of the previous one (or the
+    /// last wake-up) to now.
+    fn time_poll(&mut self) {
+        let now = coarse_now_ns();
+        let took = now.saturating_sub(self.clock);
+        self.clock = now;
+        let m = &self.shared.workers[self.index].metrics;
+        if took >= self.shared.long_poll_ns {
+            WorkerMetrics::bump(&m.long_polls);
+        }
+        if took > m.longest_poll_ns.load(Relaxed) {
+            m.longest_poll_ns.store(took, Relaxed);
+        }
+    }
+
+    /// Moves a task that asked for it during its poll (S6) from `from` (the color this worker
+    /// is running) to `target`: it leaves `from`'s member list and count, joins `target`, and is
+    /// queued at the back of `target`'s queue like any task that became runnable.
+    fn move_task(&mut self, from: &Arc<ColorQueue>, task: Notified, target: Color) {
+        let shared = &self.shared;
+        let Ok(to) = shared.colors.join(shared, target, Some(self.index)) else {
+            // Shutting down: stay in `from` (the shutdown walk drops it there).
+            drop(task);
+            return;
+        };
+        let raw = task.raw();
+        // A task is in one member list at a time: leave `from`'s before joining `to`'s.
+        from.core.remove_member(raw);
+        let to_ptr = Arc::into_raw(to);
+        // SAFETY: we hold the task's notification (the right to change its color); the header
+        // held a reference to `from` (made by `Arc::into_raw`), which we take back here and
+        // replace by the one to `to`.
+        let from_ref = unsafe {
+            let old = raw.color_queue();
+            raw.set_color_queue(to_ptr);
+            Arc::from_raw(old)
+        };
+        // SAFETY: the header's reference keeps `to` alive while the task is not complete.
+        let to_ref = unsafe { &*to_ptr };
+        match to_ref.core.push_new(task) {
+            Push::Queued => {}
+            Push::Schedule => {
+                // SAFETY: as above; this makes the run queue's own handle.
+                let arc = unsafe {
+                    Arc::increment_strong_count(to_ptr);
+                    Arc::from_raw(to_ptr)
+                };
+                shared.schedule_color(arc);
+            }
+            Push::Closed(task) => {
+                // Shut down in between: the task belongs to no color now; cancel it here
+                // (this thread still runs `from`, where its last poll ran).
+                let raw = task.into_raw();
+                // SAFETY: not queued: we still hold the right to set its color; this gives
+                // back the header's reference to `to`.
+                let to_arc = unsafe {
+                    raw.set_color_queue(std::ptr::null());
+                    Arc::from_raw(to_ptr)
+                };
+                shared.colors.leave_now(&to_arc, 1);
+                shared.count_completion(Some(self.index));
+                // SAFETY: the shutdown path consumes the notification's reference.
+                unsafe { raw.shutdown() };
+            }
+        }
+        if let Some(empty) = shared.colors.leave(&from_ref, 1) {
+            self.buried.push(empty);
         }
     }
 
@@ -296,6 +386,8 @@ impl Worker {
                 }
                 None => remote.parker.park(None),
             }
+            // Time asleep is no poll's.
+            self.clock = coarse_now_ns();
         }
         if !shared.idle.unregister_sleeper(self.index) {
             // A notifier took us off the list and counted us as searching.

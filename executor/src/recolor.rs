@@ -1,0 +1,279 @@
+//! Recoloring (S6): [`recolor`] moves the running task to another color; [`in_color`] runs a
+//! future in a color and then moves back.
+//!
+//! A move is a yield: the task asks its runner (through the thread's scheduler context) to move
+//! it after this poll, wakes itself and returns `Pending`; the runner then takes it out of its
+//! color (member list and count), makes it a member of the new color and queues it at the back
+//! of that color's queue, like any task that became runnable. So the next poll runs inside the
+//! new color's exclusion (S1) and in its FIFO order (S3). No allocation: the task's header
+//! points at its color queue and that pointer is what changes.
+//!
+//! A task is in exactly one color at a time: a critical section is *a stretch of code run in
+//! the owning color*, not a lock held alongside the task's own color. Holding two would let
+//! programs deadlock, which colors are meant to rule out.
+//!
+//! If one poll asks for two moves (two `recolor` futures polled side by side, e.g. in a
+//! `select!`), the last request wins; each future checks on its next poll that the task is
+//! where it asked to be, and asks again if not.
+
+use std::any::Any;
+use std::future::Future;
+use std::panic::{self, AssertUnwindSafe};
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use crate::sched;
+use crate::Color;
+
+const NOT_IN_A_TASK: &str =
+    "recolor/in_color must be awaited inside a hue task or Runtime::block_on's future";
+
+/// Moves the running task to `color` and returns the color it left.
+///
+/// The task is queued at the back of `color` like any runnable task (S1, S3 hold); the code
+/// after the `.await` runs in `color`. Recoloring to the color the task is already in does not
+/// yield.
+///
+/// # Panics
+///
+/// When polled outside a hue task (or `block_on`'s future).
+///
+/// # Examples
+///
+/// ```
+/// use hue_executor::{current_color, recolor, Color};
+///
+/// hue_executor::block_on(async {
+///     let shard = Color::new(7);
+///     let left = recolor(shard).await;
+///     assert_eq!(left, Color::DEFAULT);
+///     assert_eq!(current_color(), shard);
+///     recolor(left).await;
+///     assert_eq!(current_color(), Color::DEFAULT);
+/// });
+/// ```
+pub fn recolor(color: Color) -> Recolor {
+    Recolor {
+        target: color,
+        left: None,
+    }
+}
+
+/// The future of [`recolor`].
+#[derive(Debug)]
+#[must_use = "futures do nothing unless awaited"]
+pub struct Recolor {
+    target: Color,
+    /// Set once the move was asked for: the color the task was in.
+    left: Option<Color>,
+}
+
+/// Asks to be moved to `target` after this poll; returns the current color.
+fn request(target: Color, cx: &mut Context<'_>) -> Color {
+    let current = sched::request_recolor(target).expect(NOT_IN_A_TASK);
+    cx.waker().wake_by_ref();
+    current
+}
+
+fn running_color() -> Color {
+    sched::running_color().expect(NOT_IN_A_TASK)
+}
+
+impl Future for Recolor {
+    type Output = Color;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Color> {
+        match self.left {
+            None => {
+                let current = running_color();
+                if current == self.target {
+                    return Poll::Ready(current);
+                }
+                let target = self.target;
+                self.left = Some(request(target, cx));
+                Poll::Pending
+            }
+            Some(left) => {
+                if running_color() == self.target {
+                    Poll::Ready(left)
+                } else {
+                    let target = self.target;
+                    request(target, cx);
+                    Poll::Pending
+                }
+            }
+        }
+    }
+}
+
+/// Runs `future` in `color`, then moves the task back to the color it was in.
+///
+/// This is how a critical section is written: the code that touches state owned by `color`
+/// (a [`ColorCell`](crate::ColorCell)) runs in `color`, serialized with every other task of
+/// `color`, with no lock. Awaiting inside the section lets other tasks of `color` run in
+/// between (S1 excludes simultaneous polls, not interleaving at `.await`s).
+///
+/// - If `future` panics, the task first moves back, then the panic resumes in the original
+///   color (so a `catch_unwind` around `in_color` runs in the color it expects).
+/// - If the task is aborted while inside, its future is dropped in `color` (where it is at that
+///   moment), and `color` is free for its other tasks at once.
+/// - If the task is already in `color`, `future` is simply polled (no yield).
+///
+/// # Panics
+///
+/// When polled outside a hue task (or `block_on`'s future); and it resumes `future`'s panics.
+///
+/// # Examples
+///
+/// ```
+/// use hue_executor::{current_color, in_color, spawn_colored, Color, ColorCell};
+/// use std::sync::Arc;
+///
+/// hue_executor::block_on(async {
+///     let accounts = Color::of(&"accounts");
+///     let balance = Arc::new(ColorCell::new(accounts, 100u64));
+///     let mut clients = Vec::new();
+///     for _ in 0..10 {
+///         let balance = balance.clone();
+///         clients.push(spawn_colored(Color::fresh(), async move {
+///             let mine = current_color();
+///             in_color(accounts, async { balance.with(|b| *b -= 1) }).await;
+///             assert_eq!(current_color(), mine); // back home
+///         }));
+///     }
+///     for c in clients {
+///         c.await.unwrap();
+///     }
+///     in_color(accounts, async { assert_eq!(balance.with(|b| *b), 90) }).await;
+/// });
+/// ```
+pub fn in_color<F: Future>(color: Color, future: F) -> InColor<F> {
+    InColor {
+        future: Some(future),
+        target: color,
+        state: State::Start,
+    }
+}
+
+/// The future of [`in_color`].
+#[must_use = "futures do nothing unless awaited"]
+pub struct InColor<F: Future> {
+    /// `None` once finished: dropped in place, inside `target`.
+    future: Option<F>,
+    target: Color,
+    state: State<F::Output>,
+}
+
+enum State<T> {
+    Start,
+    /// Already in the color: just poll.
+    Direct,
+    Entering {
+        back: Color,
+    },
+    Inside {
+        back: Color,
+    },
+    Leaving {
+        back: Color,
+        result: Option<Result<T, Box<dyn Any + Send>>>,
+    },
+    Done,
+}
+
+impl<F: Future> std::fmt::Debug for InColor<F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InColor")
+            .field("color", &self.target)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<F: Future> Future for InColor<F> {
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        // SAFETY: `future` is structurally pinned: it is never moved out of `self` (only
+        // polled through a pinned reference and dropped in place by setting it to `None`);
+        // the other fields are not pinned and are only assigned.
+        let this = unsafe { self.get_unchecked_mut() };
+        loop {
+            match &mut this.state {
+                State::Start => {
+                    let current = running_color();
+                    if current == this.target {
+                        this.state = State::Direct;
+                    } else {
+                        let back = request(this.target, cx);
+                        this.state = State::Entering { back };
+                        return Poll::Pending;
+                    }
+                }
+                State::Direct => {
+                    let future = this
+                        .future
+                        .as_mut()
+                        .expect("InColor polled after completion");
+                    // SAFETY: pinned, see above.
+                    let polled = unsafe { Pin::new_unchecked(future) }.poll(cx);
+                    if polled.is_ready() {
+                        this.future = None;
+                        this.state = State::Done;
+                    }
+                    return polled;
+                }
+                State::Entering { back } => {
+                    let back = *back;
+                    if running_color() != this.target {
+                        request(this.target, cx);
+                        return Poll::Pending;
+                    }
+                    this.state = State::Inside { back };
+                }
+                State::Inside { back } => {
+                    let back = *back;
+                    let future = this
+                        .future
+                        .as_mut()
+                        .expect("InColor polled after completion");
+                    let polled = panic::catch_unwind(AssertUnwindSafe(|| {
+                        // SAFETY: pinned, see above.
+                        unsafe { Pin::new_unchecked(future) }.poll(cx)
+                    }));
+                    let result = match polled {
+                        Ok(Poll::Pending) => return Poll::Pending,
+                        Ok(Poll::Ready(output)) => Ok(output),
+                        Err(payload) => Err(payload),
+                    };
+                    // Drop the future here, still inside `target`: its drop code may touch
+                    // the color's state. A panicking drop is reported like a panicking poll.
+                    let dropped = panic::catch_unwind(AssertUnwindSafe(|| this.future = None));
+                    let result = match (result, dropped) {
+                        (Ok(_), Err(payload)) => Err(payload),
+                        (result, _) => result,
+                    };
+                    request(back, cx);
+                    this.state = State::Leaving {
+                        back,
+                        result: Some(result),
+                    };
+                    return Poll::Pending;
+                }
+                State::Leaving { back, result } => {
+                    if running_color() != *back {
+                        let back = *back;
+                        request(back, cx);
+                        return Poll::Pending;
+                    }
+                    let result = result.take().expect("InColor polled after completion");
+                    this.state = State::Done;
+                    match result {
+                        Ok(output) => return Poll::Ready(output),
+                        Err(payload) => panic::resume_unwind(payload),
+                    }
+                }
+                State::Done => panic!("InColor polled after completion"),
+            }
+        }
+    }
+}

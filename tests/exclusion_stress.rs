@@ -824,3 +824,623 @@ fn exclusion_fifo_wakeups_and_stealing_under_load() {
         "no color was ever stolen although {skew_tasks} CPU-heavy tasks were queued on worker {busiest}"
     );
 }
+
+// =============================================================================================
+// Recoloring (S6) and color-owned state (S9) under load.
+//
+// 32 shards, each a color owning a `ColorCell<u64>` (a sum) and a `ColorCell<Vec<..>>` (a log),
+// updated with no lock by tasks that live in 8 "home" colors and reach the shards with
+// `hue::in_color` sections (with awaits inside the section) and with `hue::recolor` there and
+// back. Every poll checks S1 for the color it runs in (`hue::current_color()` at poll start:
+// a poll runs wholly in one color, a recolor takes effect at the next poll), including the
+// happens-before chain of each color's polls. Some tasks are aborted mid-run (possibly inside a
+// section). The expected sums are kept independently in atomics, updated in the same poll as the
+// cells, so they are exact whatever the aborts cut; at the end every cell holds exactly its sum.
+
+const CELL_WORKERS: usize = 4;
+const SHARDS: usize = 32;
+const HOMES: usize = 8;
+const ABORT_VICTIMS: usize = 48;
+const CELL_FOREIGN_THREADS: usize = 2;
+
+fn cell_tasks() -> usize {
+    if cfg!(debug_assertions) {
+        400
+    } else {
+        1200
+    }
+}
+
+fn cell_iterations() -> usize {
+    if cfg!(debug_assertions) {
+        24
+    } else {
+        60
+    }
+}
+
+struct Shard {
+    color: Color,
+    sum: hue::ColorCell<u64>,
+    /// (task, sequence number within the task) of every update, in update order.
+    log: hue::ColorCell<Vec<(u32, u32)>>,
+    expected_sum: AtomicU64,
+    expected_len: AtomicUsize,
+}
+
+struct HomeColor {
+    color: Color,
+    counter: hue::ColorCell<u64>,
+    expected: AtomicU64,
+}
+
+struct CellShared {
+    shards: Vec<Shard>,
+    homes: Vec<HomeColor>,
+    /// One per color a poll may run in: homes first, then shards.
+    slots: Vec<ColorSlot>,
+    slot_of: HashMap<Color, usize>,
+    violations: AtomicUsize,
+    messages: Mutex<Vec<String>>,
+    completed: AtomicUsize,
+    dropped_unfinished: AtomicUsize,
+    drops_per_task: Vec<AtomicU8>,
+    children: Mutex<Vec<JoinHandle<u32>>>,
+    sections: AtomicU64,
+    recolors: AtomicU64,
+    victim_touches: AtomicU64,
+}
+
+impl CellShared {
+    fn fail(&self, msg: String) {
+        self.violations.fetch_add(1, Ordering::SeqCst);
+        let mut m = self.messages.lock().unwrap();
+        if m.len() < 20 {
+            m.push(msg);
+        }
+    }
+
+    /// Enters the slot of the color this thread currently runs in (S1 check); returns it.
+    fn enter(&self, what: &str, task: u32) -> Option<usize> {
+        let color = hue::current_color();
+        let Some(&slot) = self.slot_of.get(&color) else {
+            self.fail(format!(
+                "{what} of task {task} runs with current_color() == {color}, not a color of this test"
+            ));
+            return None;
+        };
+        let s = &self.slots[slot];
+        if s.busy.swap(true, Ordering::Relaxed) {
+            self.fail(format!(
+                "S1 violated: {what} of task {task} in {color} while another poll of {color} was running"
+            ));
+        }
+        let seen = s.plain.load(Ordering::Relaxed);
+        let count = s.polls.fetch_add(1, Ordering::Relaxed);
+        if seen != count {
+            self.fail(format!(
+                "S1 happens-before violated in {color}: {what} of task {task} saw {seen} earlier polls, expected {count}"
+            ));
+        }
+        s.plain.store(seen + 1, Ordering::Relaxed);
+        Some(slot)
+    }
+
+    fn leave(&self, slot: Option<usize>) {
+        if let Some(slot) = slot {
+            self.slots[slot].busy.store(false, Ordering::Relaxed);
+        }
+    }
+
+    /// Updates `shard`'s cells in the current color (which must be the shard's).
+    fn touch(&self, shard: usize, task: u32, seq: &mut u32, k: u64) {
+        let sh = &self.shards[shard];
+        let cur = hue::current_color();
+        if cur != sh.color {
+            self.fail(format!(
+                "task {task} about to touch shard {shard} ({}) while in {cur}",
+                sh.color
+            ));
+        }
+        // `with` itself panics in the wrong color: the task then fails with a JoinError.
+        sh.sum.with(|v| *v += k);
+        sh.expected_sum.fetch_add(k, Ordering::Relaxed);
+        sh.log.with(|l| l.push((task, *seq)));
+        sh.expected_len.fetch_add(1, Ordering::Relaxed);
+        *seq += 1;
+    }
+
+    fn check_color(&self, task: u32, expected: Color, at: &str) {
+        let cur = hue::current_color();
+        if cur != expected {
+            self.fail(format!(
+                "task {task} {at}: current_color() == {cur}, expected {expected}"
+            ));
+        }
+    }
+}
+
+/// Wraps a task's future: S1 for the color of every poll, completion and drop counts; the drop
+/// of an unfinished (aborted) future must happen in one of the test's colors, under S1 too.
+struct Traced<F> {
+    shared: Arc<CellShared>,
+    task: u32,
+    finished: bool,
+    inner: Pin<Box<F>>,
+}
+
+impl<F: Future> Future for Traced<F> {
+    type Output = F::Output;
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let this = self.get_mut();
+        let shared = this.shared.clone();
+        if this.finished {
+            shared.fail(format!("task {} polled after Ready", this.task));
+        }
+        let slot = shared.enter("a poll", this.task);
+        let r = mix(u64::from(this.task) ^ shared.completed.load(Ordering::Relaxed) as u64);
+        spin(20 + r % 100);
+        let out = this.inner.as_mut().poll(cx);
+        spin(20 + (r >> 8) % 150);
+        if out.is_ready() {
+            this.finished = true;
+            shared.completed.fetch_add(1, Ordering::SeqCst);
+        }
+        shared.leave(slot);
+        out
+    }
+}
+
+impl<F> Drop for Traced<F> {
+    fn drop(&mut self) {
+        let prev = self.shared.drops_per_task[self.task as usize].fetch_add(1, Ordering::SeqCst);
+        if prev != 0 {
+            self.shared
+                .fail(format!("future of task {} dropped twice", self.task));
+        }
+        if !self.finished {
+            // Aborted: dropped in the color the task is in (S6), which is one of ours, and
+            // like a poll it excludes the other tasks of that color (S1).
+            let slot = self.shared.enter("the drop of an aborted future", self.task);
+            spin(100);
+            self.shared.leave(slot);
+            self.shared.dropped_unfinished.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+}
+
+fn traced<F: Future>(shared: &Arc<CellShared>, task: u32, inner: F) -> Traced<F> {
+    Traced {
+        shared: shared.clone(),
+        task,
+        finished: false,
+        inner: Box::pin(inner),
+    }
+}
+
+/// A child spawned from inside a shard section: it inherits the shard's color (S5) and touches
+/// the shard's cells with no recoloring.
+fn cell_child(shared: &Arc<CellShared>, shard: usize, task: u32) -> Traced<BoxFut32> {
+    let sh = shared.clone();
+    let inner: BoxFut32 = Box::pin(async move {
+        let color = sh.shards[shard].color;
+        let mut seq = 0;
+        for i in 0..3u64 {
+            sh.check_color(task, color, "in a child spawned inside a section");
+            sh.touch(shard, task, &mut seq, 1000 + i);
+            hue::yield_now().await;
+        }
+        task
+    });
+    traced(shared, task, inner)
+}
+
+type BoxFut32 = Pin<Box<dyn Future<Output = u32> + Send + 'static>>;
+
+/// One task's life: `iterations` random steps (None: forever, until aborted).
+fn cell_task(
+    shared: &Arc<CellShared>,
+    foreign: &[mpsc::Sender<ForeignMsg>],
+    task: u32,
+    home: usize,
+    iterations: Option<usize>,
+    child_base: u32,
+) -> Traced<BoxFut32> {
+    let sh = shared.clone();
+    let foreign = foreign.to_vec();
+    let inner: BoxFut32 = Box::pin(async move {
+        let home_color = sh.homes[home].color;
+        let mut seq = 0u32;
+        let mut it = 0usize;
+        let mut children = 0u32;
+        loop {
+            if let Some(n) = iterations {
+                if it >= n {
+                    break;
+                }
+            }
+            sh.check_color(task, home_color, "at the top of an iteration");
+            let r = mix((u64::from(task) << 24) ^ it as u64 ^ 0x5EC7);
+            it += 1;
+            let a = (r >> 8) as usize % SHARDS;
+            let b = (a + 1 + (r >> 16) as usize % (SHARDS - 1)) % SHARDS;
+            let (ca, cb) = (sh.shards[a].color, sh.shards[b].color);
+            let k = 1 + (r >> 32) % 1000;
+            if iterations.is_none() {
+                sh.victim_touches.fetch_add(1, Ordering::Relaxed);
+            }
+            match r % 7 {
+                0 => {
+                    // A section with awaits inside: other tasks of `ca` run during the yields.
+                    let sh2 = sh.clone();
+                    let mut s = seq;
+                    let spawn_child = iterations.is_some() && (r >> 40) % 8 == 0 && children < 2;
+                    let child = child_base + children;
+                    let v = hue::in_color(ca, async move {
+                        sh2.touch(a, task, &mut s, k);
+                        hue::yield_now().await;
+                        sh2.check_color(task, ca, "inside an in_color section after a yield");
+                        sh2.touch(a, task, &mut s, k + 1);
+                        if spawn_child {
+                            let h = hue::spawn(cell_child(&sh2, a, child));
+                            sh2.children.lock().unwrap().push(h);
+                        }
+                        hue::yield_now().await;
+                        sh2.touch(a, task, &mut s, 3);
+                        (s, k)
+                    })
+                    .await;
+                    if spawn_child {
+                        children += 1;
+                    }
+                    assert_eq!(v.1, k, "in_color returned the wrong output");
+                    seq = v.0;
+                    sh.sections.fetch_add(1, Ordering::Relaxed);
+                    sh.check_color(task, home_color, "after an in_color section");
+                }
+                1 => {
+                    // Recolor into the shard, touch it directly around an await, recolor back.
+                    let left = hue::recolor(ca).await;
+                    if left != home_color {
+                        sh.fail(format!("task {task}: recolor({ca}) left {left}, expected {home_color}"));
+                    }
+                    sh.touch(a, task, &mut seq, k);
+                    hue::yield_now().await;
+                    sh.touch(a, task, &mut seq, k * 2);
+                    let left = hue::recolor(home_color).await;
+                    if left != ca {
+                        sh.fail(format!("task {task}: recolor back left {left}, expected {ca}"));
+                    }
+                    sh.recolors.fetch_add(2, Ordering::Relaxed);
+                }
+                2 => {
+                    // Nested sections: a, then b inside a, then a again.
+                    let sh2 = sh.clone();
+                    let mut s = seq;
+                    s = hue::in_color(ca, async move {
+                        sh2.touch(a, task, &mut s, k);
+                        let sh3 = sh2.clone();
+                        s = hue::in_color(cb, async move {
+                            sh3.touch(b, task, &mut s, k + 7);
+                            hue::yield_now().await;
+                            sh3.touch(b, task, &mut s, 1);
+                            s
+                        })
+                        .await;
+                        sh2.check_color(task, ca, "after a nested in_color section");
+                        sh2.touch(a, task, &mut s, 2);
+                        s
+                    })
+                    .await;
+                    seq = s;
+                    sh.sections.fetch_add(2, Ordering::Relaxed);
+                    sh.check_color(task, home_color, "after nested in_color sections");
+                }
+                3 => {
+                    // Recolor into a, a section in b from there, recolor back.
+                    let left = hue::recolor(ca).await;
+                    if left != home_color {
+                        sh.fail(format!("task {task}: recolor({ca}) left {left}, expected {home_color}"));
+                    }
+                    sh.touch(a, task, &mut seq, k);
+                    let sh2 = sh.clone();
+                    let mut s = seq;
+                    seq = hue::in_color(cb, async move {
+                        sh2.touch(b, task, &mut s, k);
+                        hue::yield_now().await;
+                        sh2.touch(b, task, &mut s, 5);
+                        s
+                    })
+                    .await;
+                    sh.check_color(task, ca, "after a section entered from a recolored task");
+                    sh.touch(a, task, &mut seq, 9);
+                    let left = hue::recolor(home_color).await;
+                    if left != ca {
+                        sh.fail(format!("task {task}: recolor back left {left}, expected {ca}"));
+                    }
+                    sh.recolors.fetch_add(2, Ordering::Relaxed);
+                    sh.sections.fetch_add(1, Ordering::Relaxed);
+                }
+                4 => {
+                    // Home state, in the home color, around a yield.
+                    let h = &sh.homes[home];
+                    h.counter.with(|v| *v += k);
+                    h.expected.fetch_add(k, Ordering::Relaxed);
+                    hue::yield_now().await;
+                    h.counter.with(|v| *v += 1);
+                    h.expected.fetch_add(1, Ordering::Relaxed);
+                }
+                5 => {
+                    // A section woken from a foreign thread.
+                    let sh2 = sh.clone();
+                    let mut s = seq;
+                    let tx = foreign[(r >> 20) as usize % foreign.len()].clone();
+                    let delay = (r >> 44) % 20;
+                    seq = hue::in_color(ca, async move {
+                        sh2.touch(a, task, &mut s, k);
+                        ForeignWake {
+                            tx,
+                            delay,
+                            fired: None,
+                        }
+                        .await;
+                        sh2.check_color(task, ca, "in a section after a foreign wake");
+                        sh2.touch(a, task, &mut s, 11);
+                        s
+                    })
+                    .await;
+                    sh.sections.fetch_add(1, Ordering::Relaxed);
+                    sh.check_color(task, home_color, "after a section with a foreign wake");
+                }
+                _ => {
+                    // No-ops: recolor to the current color, in_color of the current color.
+                    let left = hue::recolor(home_color).await;
+                    if left != home_color {
+                        sh.fail(format!("task {task}: recolor to its own color left {left}"));
+                    }
+                    let h = &sh.homes[home];
+                    let x = hue::in_color(home_color, async {
+                        h.counter.with(|v| *v += 2);
+                        h.expected.fetch_add(2, Ordering::Relaxed);
+                        7u8
+                    })
+                    .await;
+                    assert_eq!(x, 7);
+                    hue::yield_now().await;
+                }
+            }
+        }
+        task
+    });
+    traced(shared, task, inner)
+}
+
+#[test]
+fn recolor_and_in_color_keep_color_cells_exact_under_load() {
+    let _watchdog = Watchdog::new("recolor_and_in_color_keep_color_cells_exact_under_load", WATCHDOG);
+    let started = Instant::now();
+    let rt = Runtime::builder()
+        .workers(CELL_WORKERS)
+        .thread_name("hue-cells")
+        .build()
+        .expect("build runtime");
+
+    let n_main = cell_tasks();
+    // Task ids: main tasks, then victims, then up to 2 children per main task.
+    let child_base = (n_main + ABORT_VICTIMS) as u32;
+    let n_ids = n_main + ABORT_VICTIMS + 2 * n_main;
+    let homes: Vec<HomeColor> = (0..HOMES)
+        .map(|i| {
+            let color = Color::new(7_000_000 + i as u64);
+            HomeColor {
+                color,
+                counter: hue::ColorCell::new(color, 0),
+                expected: AtomicU64::new(0),
+            }
+        })
+        .collect();
+    let shards: Vec<Shard> = (0..SHARDS)
+        .map(|i| {
+            let color = Color::new(8_000_000 + i as u64);
+            Shard {
+                color,
+                sum: hue::ColorCell::new(color, 0),
+                log: hue::ColorCell::new(color, Vec::new()),
+                expected_sum: AtomicU64::new(0),
+                expected_len: AtomicUsize::new(0),
+            }
+        })
+        .collect();
+    let colors: Vec<Color> = homes
+        .iter()
+        .map(|h| h.color)
+        .chain(shards.iter().map(|s| s.color))
+        .collect();
+    let slot_of: HashMap<Color, usize> = colors.iter().enumerate().map(|(i, &c)| (c, i)).collect();
+    assert!(!slot_of.contains_key(&Color::DEFAULT));
+    let shared = Arc::new(CellShared {
+        shards,
+        homes,
+        slots: colors
+            .iter()
+            .map(|&color| ColorSlot {
+                color,
+                busy: AtomicBool::new(false),
+                plain: AtomicU64::new(0),
+                polls: AtomicU64::new(0),
+            })
+            .collect(),
+        slot_of,
+        violations: AtomicUsize::new(0),
+        messages: Mutex::new(Vec::new()),
+        completed: AtomicUsize::new(0),
+        dropped_unfinished: AtomicUsize::new(0),
+        drops_per_task: (0..n_ids).map(|_| AtomicU8::new(0)).collect(),
+        children: Mutex::new(Vec::new()),
+        sections: AtomicU64::new(0),
+        recolors: AtomicU64::new(0),
+        victim_touches: AtomicU64::new(0),
+    });
+
+    let mut foreign_tx = Vec::new();
+    let mut foreign_threads = Vec::new();
+    for _ in 0..CELL_FOREIGN_THREADS {
+        let (tx, rx) = mpsc::channel();
+        foreign_tx.push(tx);
+        foreign_threads.push(thread::spawn(move || foreign_thread(rx)));
+    }
+
+    // Victims first (they loop until aborted), then the main tasks.
+    let victims: Vec<JoinHandle<u32>> = (0..ABORT_VICTIMS)
+        .map(|v| {
+            let task = (n_main + v) as u32;
+            let home = v % HOMES;
+            rt.handle().spawn_colored(
+                shared.homes[home].color,
+                cell_task(&shared, &foreign_tx, task, home, None, 0),
+            )
+        })
+        .collect();
+    let mains: Vec<JoinHandle<u32>> = (0..n_main)
+        .map(|t| {
+            let home = (mix(t as u64 ^ 0x40_4E) % HOMES as u64) as usize;
+            rt.handle().spawn_colored(
+                shared.homes[home].color,
+                cell_task(
+                    &shared,
+                    &foreign_tx,
+                    t as u32,
+                    home,
+                    Some(cell_iterations()),
+                    child_base + 2 * t as u32,
+                ),
+            )
+        })
+        .collect();
+    drop(foreign_tx);
+
+    let shared2 = shared.clone();
+    let (n_children, victim_results) = rt.block_on(async move {
+        let mut victims = Some(victims);
+        for (t, h) in mains.into_iter().enumerate() {
+            let v = h.await.expect("a task using recolor/in_color/ColorCell failed");
+            assert_eq!(v, t as u32, "JoinHandle of task {t} returned {v}");
+            if t == n_main / 3 {
+                // Abort the victims mid-run (some are inside sections or between recolors).
+                for v in victims.as_ref().unwrap() {
+                    v.abort();
+                }
+            }
+        }
+        let mut victim_results = Vec::new();
+        for h in victims.take().unwrap() {
+            victim_results.push(h.await);
+        }
+        let children: Vec<JoinHandle<u32>> =
+            std::mem::take(&mut *shared2.children.lock().unwrap());
+        let n = children.len();
+        for h in children {
+            let v = h.await.expect("a child task failed");
+            assert!(v >= child_base, "child JoinHandle returned {v}");
+        }
+        (n, victim_results)
+    });
+    for (v, r) in victim_results.into_iter().enumerate() {
+        match r {
+            Err(e) if e.is_cancelled() => {}
+            other => panic!("aborted victim {v} (loops forever) ended with {other:?}"),
+        }
+    }
+
+    // Read the cells through in_color from block_on's future (color 0 -> shard -> color 0).
+    let shared3 = shared.clone();
+    let sums: Vec<(u64, usize)> = rt.block_on(async move {
+        let mut out = Vec::new();
+        for sh in &shared3.shards {
+            let got = hue::in_color(sh.color, async {
+                (sh.sum.with(|v| *v), sh.log.with(|l| l.len()))
+            })
+            .await;
+            assert_eq!(hue::current_color(), Color::DEFAULT);
+            out.push(got);
+        }
+        out
+    });
+    let handle = rt.handle().clone();
+    drop(rt);
+    for t in foreign_threads {
+        t.join().unwrap();
+    }
+    let metrics = handle.metrics();
+
+    println!(
+        "cells: {n_main} tasks + {ABORT_VICTIMS} aborted victims ({} victim steps) + {n_children} \
+         children, sections: {}, recolors: {}, polls: {}, steals: {}, elapsed: {:?}",
+        shared.victim_touches.load(Ordering::Relaxed),
+        shared.sections.load(Ordering::Relaxed),
+        shared.recolors.load(Ordering::Relaxed),
+        metrics.polls(),
+        metrics.steals(),
+        started.elapsed()
+    );
+
+    let violations = shared.violations.load(Ordering::SeqCst);
+    assert!(
+        violations == 0,
+        "{violations} violations, first ones:\n{}",
+        shared.messages.lock().unwrap().join("\n")
+    );
+    assert_eq!(
+        shared.completed.load(Ordering::SeqCst),
+        n_main + n_children,
+        "not every task completed"
+    );
+    assert_eq!(
+        shared.dropped_unfinished.load(Ordering::SeqCst),
+        ABORT_VICTIMS,
+        "every aborted victim's future must be dropped once, unfinished"
+    );
+    for (i, sh) in shared.shards.iter().enumerate() {
+        let (sum, len) = sums[i];
+        assert_eq!(
+            sum,
+            sh.expected_sum.load(Ordering::SeqCst),
+            "shard {i} ({}): ColorCell sum lost or duplicated updates",
+            sh.color
+        );
+        assert_eq!(
+            len,
+            sh.expected_len.load(Ordering::SeqCst),
+            "shard {i} ({}): ColorCell log has the wrong length",
+            sh.color
+        );
+    }
+    let mut shared = Arc::try_unwrap(shared)
+        .unwrap_or_else(|_| panic!("tasks still hold the shared state after the runtime dropped"));
+    let mut total_updates = 0;
+    for (i, sh) in shared.shards.iter_mut().enumerate() {
+        assert_eq!(*sh.sum.get_mut(), sh.expected_sum.load(Ordering::SeqCst));
+        // Per task, the updates of one shard appear in program order (each task's sequence
+        // numbers increase).
+        let mut last: HashMap<u32, u32> = HashMap::new();
+        for &(task, seq) in sh.log.get_mut().iter() {
+            if let Some(&prev) = last.get(&task) {
+                assert!(
+                    seq > prev,
+                    "shard {i}: task {task}'s updates out of order ({prev} then {seq})"
+                );
+            }
+            last.insert(task, seq);
+        }
+        total_updates += sh.log.get_mut().len();
+    }
+    for (i, h) in shared.homes.into_iter().enumerate() {
+        let expected = h.expected.load(Ordering::SeqCst);
+        assert_eq!(
+            h.counter.into_inner(),
+            expected,
+            "home color {i}: ColorCell counter lost or duplicated updates"
+        );
+    }
+    assert!(total_updates > 0);
+}

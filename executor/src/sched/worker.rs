@@ -222,14 +222,17 @@ impl Worker {
             let turn = cq
                 .core
                 .finish_turn(requeue, keep_going.then_some(BATCH), released);
+            // Dropping the released tasks may run user `Drop` code (a join waker's): it must
+            // not look like it runs in this color, which may already run elsewhere.
+            ctx.current.set(ptr::null());
             self.retire(&cq, released);
             match turn {
                 Turn::Continue(next) => {
                     WorkerMetrics::bump(&self.metrics().colors_run);
+                    ctx.current.set(cq_ptr);
                     batch = next;
                 }
                 Turn::Rescheduled => {
-                    ctx.current.set(ptr::null());
                     // More arrived: back of our deque (we are its home now). If other colors
                     // wait there too, an idle worker may come and steal.
                     self.local.push(cq);
@@ -238,10 +241,7 @@ impl Worker {
                     }
                     return;
                 }
-                Turn::Idle => {
-                    ctx.current.set(ptr::null());
-                    return;
-                }
+                Turn::Idle => return,
             }
         }
     }

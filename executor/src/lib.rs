@@ -16,9 +16,14 @@
 //! - **S4 No lost wake-ups.** A wake during a poll makes the task run again after that poll.
 //! - **S5 Default color.** [`spawn`] inherits the current task's color (0 outside tasks);
 //!   [`Runtime::block_on`]'s future is color 0 and counts for S1.
+//! - **S6 Recoloring.** [`recolor`] moves the running task to another color; [`in_color`] runs
+//!   a future in a color and moves back: a critical section is code run in the owning color.
 //! - **S7 Fairness.** A worker runs a bounded batch of one color, then moves on.
 //! - **S8 Failure.** A panic in a poll becomes a [`JoinError`]; dropping the runtime drops every
 //!   task's future exactly once.
+//! - **S9 Color-owned state.** [`ColorCell`] holds state only tasks of its color may touch,
+//!   with no lock; misuse is a clear error.
+//! - **S10 Blocking work.** [`spawn_blocking`] runs blocking calls on a separate, bounded pool.
 //!
 //! # Example
 //!

@@ -22,7 +22,7 @@ use std::panic::{self, AssertUnwindSafe};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use crate::sched;
+use crate::sched::{self, HeldColor};
 use crate::Color;
 
 const NOT_IN_A_TASK: &str =
@@ -168,15 +168,17 @@ enum State<T> {
     Start,
     /// Already in the color: just poll.
     Direct,
+    /// Asked to move to the color; `back` holds the color to return to.
     Entering {
-        back: Color,
+        back: HeldColor,
     },
     Inside {
-        back: Color,
+        back: HeldColor,
     },
+    /// Finished inside; asked to move back.
     Leaving {
-        back: Color,
-        result: Option<Result<T, Box<dyn Any + Send>>>,
+        back: HeldColor,
+        result: Result<T, Box<dyn Any + Send>>,
     },
     Done,
 }
@@ -198,16 +200,17 @@ impl<F: Future> Future for InColor<F> {
         // the other fields are not pinned and are only assigned.
         let this = unsafe { self.get_unchecked_mut() };
         loop {
-            match &mut this.state {
+            match std::mem::replace(&mut this.state, State::Done) {
                 State::Start => {
-                    let current = running_color();
-                    if current == this.target {
+                    if running_color() == this.target {
                         this.state = State::Direct;
-                    } else {
-                        let back = request(this.target, cx);
-                        this.state = State::Entering { back };
-                        return Poll::Pending;
+                        continue;
                     }
+                    // Keep the way back (and the color's queue) before leaving.
+                    let back = sched::hold_current_color().expect(NOT_IN_A_TASK);
+                    request(this.target, cx);
+                    this.state = State::Entering { back };
+                    return Poll::Pending;
                 }
                 State::Direct => {
                     let future = this
@@ -218,20 +221,20 @@ impl<F: Future> Future for InColor<F> {
                     let polled = unsafe { Pin::new_unchecked(future) }.poll(cx);
                     if polled.is_ready() {
                         this.future = None;
-                        this.state = State::Done;
+                    } else {
+                        this.state = State::Direct;
                     }
                     return polled;
                 }
                 State::Entering { back } => {
-                    let back = *back;
                     if running_color() != this.target {
                         request(this.target, cx);
+                        this.state = State::Entering { back };
                         return Poll::Pending;
                     }
                     this.state = State::Inside { back };
                 }
                 State::Inside { back } => {
-                    let back = *back;
                     let future = this
                         .future
                         .as_mut()
@@ -241,7 +244,10 @@ impl<F: Future> Future for InColor<F> {
                         unsafe { Pin::new_unchecked(future) }.poll(cx)
                     }));
                     let result = match polled {
-                        Ok(Poll::Pending) => return Poll::Pending,
+                        Ok(Poll::Pending) => {
+                            this.state = State::Inside { back };
+                            return Poll::Pending;
+                        }
                         Ok(Poll::Ready(output)) => Ok(output),
                         Err(payload) => Err(payload),
                     };
@@ -252,21 +258,19 @@ impl<F: Future> Future for InColor<F> {
                         (Ok(_), Err(payload)) => Err(payload),
                         (result, _) => result,
                     };
-                    request(back, cx);
-                    this.state = State::Leaving {
-                        back,
-                        result: Some(result),
-                    };
+                    sched::request_return(&back).expect(NOT_IN_A_TASK);
+                    cx.waker().wake_by_ref();
+                    this.state = State::Leaving { back, result };
                     return Poll::Pending;
                 }
                 State::Leaving { back, result } => {
-                    if running_color() != *back {
-                        let back = *back;
-                        request(back, cx);
+                    if running_color() != back.color() {
+                        sched::request_return(&back).expect(NOT_IN_A_TASK);
+                        cx.waker().wake_by_ref();
+                        this.state = State::Leaving { back, result };
                         return Poll::Pending;
                     }
-                    let result = result.take().expect("InColor polled after completion");
-                    this.state = State::Done;
+                    drop(back);
                     match result {
                         Ok(output) => return Poll::Ready(output),
                         Err(payload) => panic::resume_unwind(payload),

@@ -164,8 +164,17 @@ pub(crate) fn block_on<F: Future>(shared: &Arc<Shared>, future: F) -> F::Output 
             Ok(Poll::Ready(output)) => return output,
             Ok(Poll::Pending) => {
                 // The future asked to move (S6): take the new color next time.
-                if let Some(target) = recolor.filter(|&c| c != cq.color) {
-                    membership = join(target);
+                match recolor {
+                    Some(to) if to.leaves(&cq) => {
+                        membership = match to {
+                            super::Move::Color(color) => join(color),
+                            super::Move::Queue(to) => {
+                                super::colors::ColorMap::join_queue(&to);
+                                Membership(to)
+                            }
+                        };
+                    }
+                    _ => {}
                 }
             }
             Err(payload) => panic::resume_unwind(payload),

@@ -331,9 +331,68 @@ pub(crate) struct Context {
     pub(crate) current: Cell<*const ColorQueue>,
     /// Tasks of `current` that completed during this turn (workers only; see `release`).
     pub(crate) released: Cell<color_queue::Released>,
-    /// A color the task being polled asked to move to ([`crate::recolor`]); taken by the runner
+    /// Where the task being polled asked to move ([`crate::recolor`]); taken by the runner
     /// after the poll.
-    pub(crate) pending_recolor: Cell<Option<Color>>,
+    pub(crate) pending_recolor: Cell<Option<Move>>,
+}
+
+/// A move a task asked for (S6).
+pub(crate) enum Move {
+    /// To a color, found through the color map.
+    Color(Color),
+    /// Back to a color whose queue the task holds (see [`HeldColor`]): no map lookup.
+    Queue(Arc<ColorQueue>),
+}
+
+impl Move {
+    /// Whether this move leaves `cq` at all.
+    pub(crate) fn leaves(&self, cq: &ColorQueue) -> bool {
+        match self {
+            Move::Color(color) => *color != cq.color,
+            Move::Queue(to) => !ptr::eq(Arc::as_ptr(to), cq),
+        }
+    }
+}
+
+/// A color a task left but will come back to (`in_color`'s origin): an extra membership, so
+/// the color keeps its queue (it is not swept from the map) and the way back needs no map
+/// lookup.
+pub(crate) struct HeldColor(Arc<ColorQueue>);
+
+impl HeldColor {
+    pub(crate) fn color(&self) -> Color {
+        self.0.color
+    }
+}
+
+impl Drop for HeldColor {
+    fn drop(&mut self) {
+        self.0.shared.colors.leave_now(&self.0, 1);
+    }
+}
+
+impl std::fmt::Debug for HeldColor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("HeldColor").field(&self.0.color).finish()
+    }
+}
+
+/// Holds the color being polled on this thread (see [`HeldColor`]); `None` outside any task.
+pub(crate) fn hold_current_color() -> Option<HeldColor> {
+    context(|ctx| {
+        let cq = ctx?.current.get();
+        if cq.is_null() {
+            return None;
+        }
+        // SAFETY: `current` is set while its owner holds a strong reference; the color has a
+        // member (the task being polled), so counting one more needs no map lookup.
+        let arc = unsafe {
+            Arc::increment_strong_count(cq);
+            Arc::from_raw(cq)
+        };
+        ColorMap::join_queue(&arc);
+        Some(HeldColor(arc))
+    })
 }
 
 impl Context {
@@ -573,10 +632,19 @@ pub(crate) fn running_color() -> Option<Color> {
 /// Asks the runner to move the task being polled to `color` after this poll. Returns the color
 /// it is in, or `None` outside any task.
 pub(crate) fn request_recolor(color: Color) -> Option<Color> {
+    request_move(Move::Color(color))
+}
+
+/// Asks the runner to move the task being polled back to a held color after this poll.
+pub(crate) fn request_return(held: &HeldColor) -> Option<Color> {
+    request_move(Move::Queue(held.0.clone()))
+}
+
+fn request_move(to: Move) -> Option<Color> {
     context(|ctx| {
         let ctx = ctx?;
         let current = ctx.current_queue()?.color;
-        ctx.pending_recolor.set(Some(color));
+        ctx.pending_recolor.set(Some(to));
         Some(current)
     })
 }

@@ -11,14 +11,13 @@ use crossbeam_deque::{Steal, Worker as Deque};
 
 use super::block_on::{hand_off, is_handoff};
 use super::color_queue::{Push, Released, Turn};
-use super::colors::BURY_BATCH;
+use super::colors::{ColorMap, BURY_BATCH};
 use super::{
-    enter, schedule, ColorQueue, Context, Shared, WorkerMetrics, BATCH, DRIVER_INTERVAL,
+    enter, schedule, ColorQueue, Context, Move, Shared, WorkerMetrics, BATCH, DRIVER_INTERVAL,
     INBOX_INTERVAL,
 };
 use crate::clock::coarse_now_ns;
 use crate::task::{Notified, RawTask, RunResult};
-use crate::Color;
 
 pub(crate) struct Worker {
     index: usize,
@@ -203,7 +202,7 @@ impl Worker {
                 let recolor = ctx.pending_recolor.take();
                 if let RunResult::Requeue(notified) = result {
                     match recolor {
-                        Some(target) if target != cq.color => self.move_task(&cq, notified, target),
+                        Some(to) if to.leaves(&cq) => self.move_task(&cq, notified, to),
                         _ => {
                             // SAFETY: a requeued task's notification gives the right to read
                             // its color.
@@ -264,12 +263,22 @@ impl Worker {
     /// Moves a task that asked for it during its poll (S6) from `from` (the color this worker
     /// is running) to `target`: it leaves `from`'s member list and count, joins `target`, and is
     /// queued at the back of `target`'s queue like any task that became runnable.
-    fn move_task(&mut self, from: &Arc<ColorQueue>, task: Notified, target: Color) {
+    fn move_task(&mut self, from: &Arc<ColorQueue>, task: Notified, target: Move) {
         let shared = &self.shared;
-        let Ok(to) = shared.colors.join(shared, target, Some(self.index)) else {
-            // Shutting down: stay in `from` (the shutdown walk drops it there).
-            drop(task);
-            return;
+        let to = match target {
+            Move::Color(color) => match shared.colors.join(shared, color, Some(self.index)) {
+                Ok(to) => to,
+                Err(_) => {
+                    // Shutting down: stay in `from` (the shutdown walk drops it there).
+                    drop(task);
+                    return;
+                }
+            },
+            Move::Queue(to) => {
+                // Held by the task (`HeldColor`), so it has members and is the map's queue.
+                ColorMap::join_queue(&to);
+                to
+            }
         };
         let raw = task.raw();
         // A task is in one member list at a time: leave `from`'s before joining `to`'s.

@@ -31,7 +31,8 @@ pub struct WorkerMetrics {
     /// check).
     pub driver_polls: u64,
     /// Polls that took longer than the long-poll threshold (default 10 ms): a task that blocked
-    /// its worker, holding up every color queued behind it.
+    /// its worker, holding up every color queued behind it. Wall time: a worker thread that the
+    /// OS preempted in the middle of a poll (on a loaded machine) counts too.
     pub long_polls: u64,
     /// The longest poll so far, rounded to the coarse clock's tick (1-4 ms; see
     /// `Builder::long_poll_threshold`).
@@ -126,7 +127,9 @@ impl RuntimeMetrics {
         self.workers[index].steals
     }
 
-    /// Colors that have live tasks (or a `block_on` caller) right now.
+    /// Colors with members right now: live tasks, a `block_on` caller, or a task inside
+    /// [`in_color`](crate::in_color) that will come back (it keeps its color for the way back,
+    /// so a task inside `in_color` makes two colors active).
     pub fn active_colors(&self) -> usize {
         self.active_colors
     }

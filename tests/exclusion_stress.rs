@@ -845,15 +845,15 @@ const CELL_FOREIGN_THREADS: usize = 2;
 
 fn cell_tasks() -> usize {
     if cfg!(debug_assertions) {
-        400
+        1000
     } else {
-        1200
+        2000
     }
 }
 
 fn cell_iterations() -> usize {
     if cfg!(debug_assertions) {
-        24
+        30
     } else {
         60
     }
@@ -1001,10 +1001,14 @@ impl<F> Drop for Traced<F> {
         if !self.finished {
             // Aborted: dropped in the color the task is in (S6), which is one of ours, and
             // like a poll it excludes the other tasks of that color (S1).
-            let slot = self.shared.enter("the drop of an aborted future", self.task);
+            let slot = self
+                .shared
+                .enter("the drop of an aborted future", self.task);
             spin(100);
             self.shared.leave(slot);
-            self.shared.dropped_unfinished.fetch_add(1, Ordering::SeqCst);
+            self.shared
+                .dropped_unfinished
+                .fetch_add(1, Ordering::SeqCst);
         }
     }
 }
@@ -1102,14 +1106,18 @@ fn cell_task(
                     // Recolor into the shard, touch it directly around an await, recolor back.
                     let left = hue::recolor(ca).await;
                     if left != home_color {
-                        sh.fail(format!("task {task}: recolor({ca}) left {left}, expected {home_color}"));
+                        sh.fail(format!(
+                            "task {task}: recolor({ca}) left {left}, expected {home_color}"
+                        ));
                     }
                     sh.touch(a, task, &mut seq, k);
                     hue::yield_now().await;
                     sh.touch(a, task, &mut seq, k * 2);
                     let left = hue::recolor(home_color).await;
                     if left != ca {
-                        sh.fail(format!("task {task}: recolor back left {left}, expected {ca}"));
+                        sh.fail(format!(
+                            "task {task}: recolor back left {left}, expected {ca}"
+                        ));
                     }
                     sh.recolors.fetch_add(2, Ordering::Relaxed);
                 }
@@ -1140,7 +1148,9 @@ fn cell_task(
                     // Recolor into a, a section in b from there, recolor back.
                     let left = hue::recolor(ca).await;
                     if left != home_color {
-                        sh.fail(format!("task {task}: recolor({ca}) left {left}, expected {home_color}"));
+                        sh.fail(format!(
+                            "task {task}: recolor({ca}) left {left}, expected {home_color}"
+                        ));
                     }
                     sh.touch(a, task, &mut seq, k);
                     let sh2 = sh.clone();
@@ -1156,7 +1166,9 @@ fn cell_task(
                     sh.touch(a, task, &mut seq, 9);
                     let left = hue::recolor(home_color).await;
                     if left != ca {
-                        sh.fail(format!("task {task}: recolor back left {left}, expected {ca}"));
+                        sh.fail(format!(
+                            "task {task}: recolor back left {left}, expected {ca}"
+                        ));
                     }
                     sh.recolors.fetch_add(2, Ordering::Relaxed);
                     sh.sections.fetch_add(1, Ordering::Relaxed);
@@ -1217,7 +1229,10 @@ fn cell_task(
 
 #[test]
 fn recolor_and_in_color_keep_color_cells_exact_under_load() {
-    let _watchdog = Watchdog::new("recolor_and_in_color_keep_color_cells_exact_under_load", WATCHDOG);
+    let _watchdog = Watchdog::new(
+        "recolor_and_in_color_keep_color_cells_exact_under_load",
+        WATCHDOG,
+    );
     let started = Instant::now();
     let rt = Runtime::builder()
         .workers(CELL_WORKERS)
@@ -1323,7 +1338,9 @@ fn recolor_and_in_color_keep_color_cells_exact_under_load() {
     let (n_children, victim_results) = rt.block_on(async move {
         let mut victims = Some(victims);
         for (t, h) in mains.into_iter().enumerate() {
-            let v = h.await.expect("a task using recolor/in_color/ColorCell failed");
+            let v = h
+                .await
+                .expect("a task using recolor/in_color/ColorCell failed");
             assert_eq!(v, t as u32, "JoinHandle of task {t} returned {v}");
             if t == n_main / 3 {
                 // Abort the victims mid-run (some are inside sections or between recolors).
@@ -1336,8 +1353,7 @@ fn recolor_and_in_color_keep_color_cells_exact_under_load() {
         for h in victims.take().unwrap() {
             victim_results.push(h.await);
         }
-        let children: Vec<JoinHandle<u32>> =
-            std::mem::take(&mut *shared2.children.lock().unwrap());
+        let children: Vec<JoinHandle<u32>> = std::mem::take(&mut *shared2.children.lock().unwrap());
         let n = children.len();
         for h in children {
             let v = h.await.expect("a child task failed");

@@ -16,10 +16,12 @@ pub struct WorkerMetrics {
     pub colors_run: u64,
     /// Successful steals by this worker as the thief (each takes one or more whole colors).
     pub steals: u64,
-    /// Colors this worker took by stealing (a steal may move several queued colors).
+    /// Colors this worker stole and then ran (a steal may take several queued colors; one
+    /// stolen back before it ran here did not move and is not counted). A stolen color's home
+    /// moves to the thief.
     pub stolen_colors: u64,
-    /// Tasks that moved with the colors this worker stole (those queued in a color when the
-    /// thief first ran it, up to one batch).
+    /// Tasks that moved with those colors: the tasks queued in a stolen color when this worker
+    /// first ran it (up to one batch, 64).
     pub stolen_tasks: u64,
     /// Colors made runnable on this worker's own thread and queued on its local deque.
     pub local_schedules: u64,

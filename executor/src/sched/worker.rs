@@ -152,11 +152,9 @@ impl Worker {
             let found = steal_from(|| remote.stealer.steal_batch_and_pop(&self.local))
                 .or_else(|| steal_from(|| remote.inbox.steal_batch_and_pop(&self.local)));
             if let Some(cq) = found {
-                let m = self.metrics();
-                WorkerMetrics::bump(&m.steals);
-                let moved = 1 + self.local.len() as u64;
-                m.stolen_colors
-                    .store(m.stolen_colors.load(Relaxed) + moved, Relaxed);
+                // The colors taken are counted when they run here (`run_color`): a color can be
+                // stolen back before it runs, and then it never moved.
+                WorkerMetrics::bump(&self.metrics().steals);
                 return Some(cq);
             }
         }
@@ -172,7 +170,8 @@ impl Worker {
         let cq_ptr = Arc::as_ptr(&cq);
         let mut batch = cq.core.begin_run(BATCH);
         if previous_home != self.index {
-            // Only a thief runs a color away from its home: these tasks moved with it.
+            // Only a thief runs a color away from its home: it and its tasks moved here.
+            WorkerMetrics::bump(&self.metrics().stolen_colors);
             WorkerMetrics::add(&self.metrics().stolen_tasks, batch.len() as u64);
         }
         ctx.current.set(cq_ptr);

@@ -1,0 +1,433 @@
+//! `RuntimeMetrics` / `WorkerMetrics`: steals, long polls, live tasks, active colors.
+//!
+//! Every test runs under a watchdog (no test may hang) and none asserts timing: the long-poll
+//! test checks what the runtime *counted* for a poll the test made long on purpose. The tests of
+//! this file run one at a time (they compare scheduling counters, which are easier to read
+//! without other runtimes competing for the same CPUs).
+
+use std::sync::{mpsc, Arc, Mutex, MutexGuard};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use hue::{current_worker, Color, JoinHandle, Runtime, RuntimeMetrics};
+
+// ---------------------------------------------------------------------------------------------
+// helpers
+
+/// Aborts the process if the guarded test does not finish in time (no test may hang).
+struct Watchdog(Option<mpsc::Sender<()>>);
+
+fn watchdog(what: &'static str) -> Watchdog {
+    let limit = Duration::from_secs(90);
+    let (tx, rx) = mpsc::channel::<()>();
+    thread::spawn(move || {
+        if let Err(mpsc::RecvTimeoutError::Timeout) = rx.recv_timeout(limit) {
+            eprintln!("WATCHDOG: test `{what}` did not finish within {limit:?}: aborting (hang)");
+            std::process::abort();
+        }
+    });
+    Watchdog(Some(tx))
+}
+
+impl Drop for Watchdog {
+    fn drop(&mut self) {
+        if let Some(tx) = self.0.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+static SERIAL: Mutex<()> = Mutex::new(());
+
+/// One test of this file at a time.
+fn serial() -> MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn runtime(workers: usize) -> Runtime {
+    Runtime::builder()
+        .workers(workers)
+        .build()
+        .expect("failed to build runtime")
+}
+
+/// Spins (bounded) until `cond` holds; panics with `what` after 10 s.
+fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !cond() {
+        assert!(Instant::now() < deadline, "timed out waiting until {what}");
+        thread::sleep(Duration::from_millis(1));
+    }
+}
+
+/// Busy work (the kind that should be stolen, not slept through).
+fn spin_for(d: Duration) {
+    let start = Instant::now();
+    while start.elapsed() < d {
+        std::hint::spin_loop();
+    }
+}
+
+fn totals(m: &RuntimeMetrics) -> (u64, u64) {
+    let colors_run = (0..m.workers()).map(|w| m.worker(w).colors_run).sum();
+    (m.steals(), colors_run)
+}
+
+// ---------------------------------------------------------------------------------------------
+// steals
+
+#[test]
+fn steals_are_counted_under_forced_imbalance() {
+    let _s = serial();
+    let _w = watchdog("steals_are_counted_under_forced_imbalance");
+    const TASKS: usize = 64;
+    let rt = runtime(2);
+    // A launcher task spawns every CPU-heavy task in one poll, each in a fresh color: all of
+    // them are homed on the launcher's worker; the other worker has nothing and must steal.
+    let (home, hs) = rt.block_on(async {
+        hue::spawn_colored(Color::fresh(), async {
+            let w = current_worker().expect("a task runs on a worker");
+            let hs: Vec<JoinHandle<Vec<usize>>> = (0..TASKS)
+                .map(|_| {
+                    hue::spawn_colored(Color::fresh(), async {
+                        let mut ran_on = Vec::new();
+                        for _ in 0..4 {
+                            ran_on.push(current_worker().unwrap());
+                            spin_for(Duration::from_millis(1));
+                            hue::yield_now().await;
+                        }
+                        ran_on
+                    })
+                })
+                .collect();
+            (w, hs)
+        })
+        .await
+        .unwrap()
+    });
+    let thief = 1 - home;
+    let polls_on_thief: usize = rt.block_on(async {
+        let mut n = 0;
+        for h in hs {
+            n += h.await.unwrap().into_iter().filter(|&w| w == thief).count();
+        }
+        n
+    });
+    let m = rt.handle().metrics();
+    let t = m.worker(thief);
+    println!(
+        "imbalance: home worker {home}; thief: steals {}, stolen_colors {}, stolen_tasks {}, \
+         polls of the heavy tasks on the thief {polls_on_thief}/{}; total steals {}",
+        t.steals,
+        t.stolen_colors,
+        t.stolen_tasks,
+        TASKS * 4,
+        m.steals()
+    );
+    assert!(m.steals() > 0, "no steals counted: {m:?}");
+    assert!(t.steals > 0, "worker {thief} (idle) never stole: {m:?}");
+    assert!(
+        t.stolen_colors > 0,
+        "worker {thief}: no stolen colors: {m:?}"
+    );
+    assert!(t.stolen_tasks > 0, "worker {thief}: no stolen tasks: {m:?}");
+    assert!(
+        polls_on_thief > 0,
+        "no heavy task ever ran on worker {thief}, but metrics say it stole: {m:?}"
+    );
+    for w in 0..m.workers() {
+        let wm = m.worker(w);
+        // Each stolen color that ran here brought at least one queued task (a color is in a
+        // run queue only when it has runnable tasks). (Steals and stolen colors need not
+        // match: a color stolen back before it ran here did not move.)
+        assert!(
+            wm.stolen_tasks >= wm.stolen_colors,
+            "worker {w}: fewer stolen tasks than stolen colors (every stolen color has a \
+             queued task): {wm:?}"
+        );
+    }
+}
+
+#[test]
+fn balanced_load_steals_little() {
+    let _s = serial();
+    let _w = watchdog("balanced_load_steals_little");
+    let rt = runtime(2);
+    // Find a color living on each worker: the worker a color's task last ran on is its home
+    // (a color's home moves only when it is stolen, and then to the thief that runs it).
+    // Between probes, let both workers go to sleep: a worker still awake from the last probe
+    // would (rightly) take the next probe from a sleeping home's inbox instead of waiting.
+    let mut homed: [Option<Color>; 2] = [None, None];
+    for i in 0..200u64 {
+        thread::sleep(Duration::from_millis(2));
+        let c = Color::new(50_000 + i);
+        let h = rt.handle().spawn_colored(c, async { current_worker() });
+        let w = rt.block_on(h).unwrap().expect("a task runs on a worker");
+        if homed[w].is_none() {
+            homed[w] = Some(c);
+        }
+        if homed.iter().all(Option::is_some) {
+            break;
+        }
+    }
+    let colors = [
+        homed[0].expect("no color homed on worker 0 among 200"),
+        homed[1].expect("no color homed on worker 1 among 200"),
+    ];
+    const YIELDS: usize = 20_000;
+    let before = rt.handle().metrics();
+    let hs: Vec<JoinHandle<[usize; 2]>> = colors
+        .iter()
+        .map(|&c| {
+            rt.handle().spawn_colored(c, async {
+                let mut on = [0usize; 2];
+                for _ in 0..YIELDS {
+                    on[current_worker().unwrap()] += 1;
+                    spin_for(Duration::from_micros(5));
+                    hue::yield_now().await;
+                }
+                on
+            })
+        })
+        .collect();
+    let ons: Vec<[usize; 2]> = hs.into_iter().map(|h| rt.block_on(h).unwrap()).collect();
+    let after = rt.handle().metrics();
+    let (s0, r0) = totals(&before);
+    let (s1, r1) = totals(&after);
+    let (steals, colors_run) = (s1 - s0, r1 - r0);
+    println!(
+        "balance: colors {colors:?}, polls per worker {ons:?}, steals {steals}, colors_run \
+         {colors_run} ({:.2}% stolen)",
+        100.0 * steals as f64 / colors_run.max(1) as f64
+    );
+    // Each worker has one always-runnable color of its own: a worker only steals when its own
+    // deque is empty, which happens when the two colors start (at most once per worker) and,
+    // if the OS deschedules a worker for a while, once per such pause. A scheduler that
+    // steals in steady state (e.g. every turn, or whenever the victim is running) gives
+    // ratios near 50%; we allow 5%, i.e. one steal per 20 turns (a turn is at most 64 polls).
+    assert!(
+        colors_run >= 100,
+        "only {colors_run} turns for {} polls: is the batch bounded (S7)?",
+        2 * YIELDS
+    );
+    assert!(
+        steals * 20 <= colors_run,
+        "{steals} steals in {colors_run} turns under a balanced load (> 5%): {after:?}"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// long polls
+
+#[test]
+fn long_poll_counter_catches_a_blocking_poll() {
+    let _s = serial();
+    let _w = watchdog("long_poll_counter_catches_a_blocking_poll");
+    let rt = Runtime::builder()
+        .workers(2)
+        .long_poll_threshold(Duration::from_millis(20))
+        .build()
+        .unwrap();
+    assert_eq!(rt.handle().metrics().long_polls(), 0);
+    let h = rt.handle().spawn_colored(Color::new(3), async {
+        hue::yield_now().await;
+        // A bug in user code: blocking a worker for 50 ms in one poll.
+        thread::sleep(Duration::from_millis(50));
+        current_worker().unwrap()
+    });
+    let w = rt.block_on(h).unwrap();
+    // The count is recorded when the poll returns, which may be just after the task's result
+    // is delivered: wait (bounded) for it.
+    wait_until("the long poll is counted", || {
+        rt.handle().metrics().long_polls() >= 1
+    });
+    let m = rt.handle().metrics();
+    println!(
+        "long polls: {}, on worker {w}: {:?}",
+        m.long_polls(),
+        m.worker(w)
+    );
+    assert!(m.worker(w).long_polls >= 1, "{m:?}");
+    assert!(
+        m.worker(w).longest_poll >= Duration::from_millis(40),
+        "a 50 ms poll was recorded as {:?}",
+        m.worker(w).longest_poll
+    );
+    let sum: u64 = (0..m.workers()).map(|i| m.worker(i).long_polls).sum();
+    assert_eq!(m.long_polls(), sum);
+}
+
+#[test]
+fn short_polls_are_not_long_polls() {
+    let _s = serial();
+    let _w = watchdog("short_polls_are_not_long_polls");
+    // A generous threshold: no poll here does more than a few microseconds of work, so only an
+    // OS pause of 100 ms in the middle of one could make it long.
+    let threshold = Duration::from_millis(100);
+    let rt = Runtime::builder()
+        .workers(2)
+        .long_poll_threshold(threshold)
+        .build()
+        .unwrap();
+    let hs: Vec<JoinHandle<()>> = (0..200u64)
+        .map(|i| {
+            rt.handle().spawn_colored(Color::new(i % 7), async {
+                for _ in 0..20 {
+                    hue::yield_now().await;
+                }
+            })
+        })
+        .collect();
+    for h in hs {
+        rt.block_on(h).unwrap();
+    }
+    let handle = rt.handle().clone();
+    drop(rt);
+    let m = handle.metrics();
+    println!("short polls: {} polls, {} long", m.polls(), m.long_polls());
+    assert!(m.polls() >= 200 * 21);
+    assert_eq!(m.long_polls(), 0, "short polls counted as long: {m:?}");
+    for w in 0..m.workers() {
+        assert!(m.worker(w).longest_poll < threshold, "{:?}", m.worker(w));
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// live tasks, active colors
+
+#[test]
+fn live_tasks_counts_unfinished_tasks() {
+    let _s = serial();
+    let _w = watchdog("live_tasks_counts_unfinished_tasks");
+    let rt = runtime(2);
+    let live = || rt.handle().metrics().live_tasks();
+    assert_eq!(live(), 0);
+    // 10 tasks pending on channels, 3 blocking closures pending on a channel, 2 pending
+    // forever (to be aborted), one detached.
+    let mut senders = Vec::new();
+    let mut hs: Vec<JoinHandle<u32>> = Vec::new();
+    for i in 0..10u32 {
+        let (tx, rx) = tokio::sync::oneshot::channel::<u32>();
+        senders.push(tx);
+        hs.push(
+            rt.handle()
+                .spawn_colored(Color::new(u64::from(i % 3)), async move {
+                    rx.await.unwrap_or(0) + i
+                }),
+        );
+    }
+    let (btx, brx) = mpsc::channel::<()>();
+    let brx = Arc::new(Mutex::new(brx));
+    let blocking: Vec<JoinHandle<()>> = (0..3)
+        .map(|_| {
+            let brx = brx.clone();
+            rt.handle().spawn_blocking(move || {
+                let _ = brx.lock().unwrap().recv_timeout(Duration::from_secs(20));
+            })
+        })
+        .collect();
+    let forever: Vec<JoinHandle<()>> = (0..2)
+        .map(|_| rt.handle().spawn(futures::future::pending::<()>()))
+        .collect();
+    let (dtx, drx) = tokio::sync::oneshot::channel::<()>();
+    drop(rt.handle().spawn_colored(Color::fresh(), async move {
+        let _ = drx.await;
+    }));
+    // A task counts from its spawn: none of them can finish yet.
+    assert_eq!(live(), 16, "{:?}", rt.handle().metrics());
+
+    for (i, tx) in senders.drain(..5).enumerate() {
+        tx.send(i as u32).unwrap();
+    }
+    wait_until("5 channel tasks have finished", || live() == 11);
+    for f in &forever {
+        f.abort();
+    }
+    wait_until("the aborted tasks are gone", || live() == 9);
+    for _ in 0..3 {
+        btx.send(()).unwrap();
+    }
+    wait_until("the blocking tasks have finished", || live() == 6);
+    dtx.send(()).unwrap();
+    wait_until("the detached task has finished", || live() == 5);
+    drop(senders);
+    // Finished with their JoinHandles still held (not awaited): not live.
+    wait_until("every task has finished", || live() == 0);
+    assert!(hs.iter().all(JoinHandle::is_finished));
+    let sum: u32 = hs.into_iter().map(|h| rt.block_on(h).unwrap()).sum();
+    assert_eq!(sum, (0..10).sum::<u32>() + (0..5).sum::<u32>());
+    for h in blocking {
+        rt.block_on(h).unwrap();
+    }
+    // Panicked tasks leave the count too.
+    let h = rt.handle().spawn(async { panic!("counted out") });
+    assert!(rt.block_on(h).unwrap_err().is_panic());
+    wait_until("the panicked task is gone", || live() == 0);
+}
+
+#[test]
+fn active_colors_counts_colors_with_live_tasks() {
+    let _s = serial();
+    let _w = watchdog("active_colors_counts_colors_with_live_tasks");
+    let rt = runtime(2);
+    let active = || rt.handle().metrics().active_colors();
+    assert_eq!(active(), 0);
+    // block_on's caller counts for color 0 while inside.
+    let inside = rt.block_on(async { active() });
+    assert_eq!(inside, 1, "active_colors() inside block_on with no tasks");
+    wait_until("block_on's color is released", || active() == 0);
+
+    // Colors 1..=5: 3 + 2 + 1 + 1 + 1 tasks.
+    let mut by_color: Vec<Vec<tokio::sync::oneshot::Sender<()>>> = Vec::new();
+    let mut hs = Vec::new();
+    for (c, n) in [(1u64, 3), (2, 2), (3, 1), (4, 1), (5, 1)] {
+        let mut txs = Vec::new();
+        for _ in 0..n {
+            let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+            txs.push(tx);
+            hs.push(rt.handle().spawn_colored(Color::new(c), async move {
+                let _ = rx.await;
+            }));
+        }
+        by_color.push(txs);
+    }
+    wait_until("5 colors are active", || active() == 5);
+    // Finishing part of a color keeps it active; finishing all of it does not.
+    by_color[0].pop().unwrap().send(()).unwrap();
+    by_color[0].pop().unwrap().send(()).unwrap();
+    wait_until("two tasks of color 1 finish", || {
+        hs.iter().filter(|h| h.is_finished()).count() == 2
+    });
+    assert_eq!(active(), 5, "a color with a live task is not active");
+    by_color[0].pop().unwrap().send(()).unwrap();
+    wait_until("color 1 is no longer active", || active() == 4);
+    drop(by_color);
+    wait_until("no color is active", || active() == 0);
+    for h in hs {
+        rt.block_on(h).unwrap();
+    }
+
+    // A task that recolors takes its color along.
+    let (a, b) = (Color::new(11), Color::new(12));
+    let (go_tx, go_rx) = tokio::sync::oneshot::channel::<()>();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let (stop_b_tx, stop_b_rx) = tokio::sync::oneshot::channel::<()>();
+    let mover = rt.handle().spawn_colored(a, async move {
+        let _ = go_rx.await;
+        hue::recolor(b).await;
+        let _ = stop_rx.await;
+        hue::current_color()
+    });
+    let stayer = rt.handle().spawn_colored(b, async move {
+        let _ = stop_b_rx.await;
+    });
+    wait_until("colors a and b are active", || active() == 2);
+    go_tx.send(()).unwrap();
+    wait_until("only color b is active after the recolor", || active() == 1);
+    stop_b_tx.send(()).unwrap();
+    rt.block_on(stayer).unwrap();
+    assert_eq!(active(), 1, "the recolored task keeps color b active");
+    stop_tx.send(()).unwrap();
+    assert_eq!(rt.block_on(mover).unwrap(), b);
+    wait_until("no color is active", || active() == 0);
+}

@@ -29,8 +29,7 @@
 pub use hue_executor::{
     block_on, current_color, current_worker, in_color, recolor, spawn, spawn_blocking,
     spawn_colored, yield_now, Builder, Color, ColorCell, Driver, Handle, InColor, JoinError,
-    JoinHandle, Recolor, Runtime, RuntimeMetrics, WorkerMetrics, WrongColor, YieldNow,
-    WORKERS_ENV,
+    JoinHandle, Recolor, Runtime, RuntimeMetrics, WorkerMetrics, WrongColor, YieldNow, WORKERS_ENV,
 };
 
 /// The README's examples, compiled and run as doctests.

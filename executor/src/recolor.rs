@@ -12,6 +12,11 @@
 //! the owning color*, not a lock held alongside the task's own color. Holding two would let
 //! programs deadlock, which colors are meant to rule out.
 //!
+//! `in_color` has a fast path: when the section's color is idle, the section is polled at once,
+//! inside the current poll, with that color taken for the moment (see `sched::Inline` for why
+//! S1 and S3 hold and why this cannot deadlock). Only if the section does not finish in that
+//! poll does the task move into the color, and back, as above.
+//!
 //! If one poll asks for two moves (two `recolor` futures polled side by side, e.g. in a
 //! `select!`), the last request wins; each future checks on its next poll that the task is
 //! where it asked to be, and asks again if not.
@@ -205,6 +210,52 @@ impl<F: Future> Future for InColor<F> {
                     if running_color() == this.target {
                         this.state = State::Direct;
                         continue;
+                    }
+                    // Fast path: the color is idle, so take it inside this poll (see
+                    // `sched::Inline`); if the section finishes now, no move at all.
+                    let inline = match sched::try_inline(this.target) {
+                        Ok(inline) => inline,
+                        Err(()) => {
+                            // Busy: the move into it was asked for; keep the way back.
+                            let back = sched::hold_current_color().expect(NOT_IN_A_TASK);
+                            cx.waker().wake_by_ref();
+                            this.state = State::Entering { back };
+                            return Poll::Pending;
+                        }
+                    };
+                    if let Some(inline) = inline {
+                        let future = this
+                            .future
+                            .as_mut()
+                            .expect("InColor polled after completion");
+                        let polled = panic::catch_unwind(AssertUnwindSafe(|| {
+                            // SAFETY: pinned, see above.
+                            unsafe { Pin::new_unchecked(future) }.poll(cx)
+                        }));
+                        match polled {
+                            Ok(Poll::Pending) => {
+                                // Not done in one poll: give the color back and move into it
+                                // the ordinary way (the section resumes there).
+                                drop(inline);
+                            }
+                            Ok(Poll::Ready(output)) => {
+                                // Dropped inside the color, as on the slow path.
+                                let dropped =
+                                    panic::catch_unwind(AssertUnwindSafe(|| this.future = None));
+                                drop(inline);
+                                if let Err(payload) = dropped {
+                                    panic::resume_unwind(payload);
+                                }
+                                return Poll::Ready(output);
+                            }
+                            Err(payload) => {
+                                let _ =
+                                    panic::catch_unwind(AssertUnwindSafe(|| this.future = None));
+                                drop(inline);
+                                // Back in the original color already: resume here.
+                                panic::resume_unwind(payload);
+                            }
+                        }
                     }
                     // Keep the way back (and the color's queue) before leaving.
                     let back = sched::hold_current_color().expect(NOT_IN_A_TASK);

@@ -102,6 +102,7 @@ pub(crate) fn block_on<F: Future>(shared: &Arc<Shared>, future: F) -> F::Output 
         current: std::cell::Cell::new(ptr::null()),
         released: Default::default(),
         pending_recolor: Default::default(),
+        inline: Default::default(),
     };
     let _enter = enter(&ctx);
     /// The color the future is in (a foreign member of it), left when `block_on` ends, also
@@ -166,13 +167,10 @@ pub(crate) fn block_on<F: Future>(shared: &Arc<Shared>, future: F) -> F::Output 
                 // The future asked to move (S6): take the new color next time.
                 match recolor {
                     Some(to) if to.leaves(&cq) => {
-                        membership = match to {
-                            super::Move::Color(color) => join(color),
-                            super::Move::Queue(to) => {
-                                super::colors::ColorMap::join_queue(&to);
-                                Membership(to)
-                            }
-                        };
+                        membership = Membership(
+                            to.join(shared, None)
+                                .expect("block_on on a runtime that is shut down"),
+                        );
                     }
                     _ => {}
                 }

@@ -403,6 +403,20 @@ impl CqCore {
         }
     }
 
+    /// Takes the color if it is `Idle` (then `Running`, owned by the caller, who ends with
+    /// [`finish_run`](Self::finish_run)); `false` if anyone runs it or tasks wait in it.
+    #[must_use]
+    pub(crate) fn try_acquire(&self) -> bool {
+        let mut inner = lock(&self.inner);
+        if inner.state == RunState::Idle && !inner.closed {
+            debug_assert_eq!(inner.len, 0);
+            inner.state = RunState::Running;
+            true
+        } else {
+            false
+        }
+    }
+
     /// Shutdown: refuse further pushes and take every queued entry.
     pub(crate) fn close(&self) -> Batch {
         let mut inner = lock(&self.inner);

@@ -334,6 +334,68 @@ pub(crate) struct Context {
     /// Where the task being polled asked to move ([`crate::recolor`]); taken by the runner
     /// after the poll.
     pub(crate) pending_recolor: Cell<Option<Move>>,
+    /// Whether an inline `in_color` section runs on this thread now (see [`Inline`]).
+    pub(crate) inline: Cell<bool>,
+}
+
+/// A color taken for an `in_color` section run *inside the current poll* (the fast path of
+/// `in_color`): when the section's color is idle, the thread polling a task takes that color
+/// the way a worker takes a color for a turn (`Idle -> Running` under its lock), polls the
+/// section there, and gives it back, without moving the task through two queues.
+///
+/// S1 holds for the section's color: it is `Running`, owned by this thread, while the section
+/// is polled, exactly as during a worker's turn. S3 holds: the color was idle, so no task was
+/// waiting in it to be overtaken. The poll holds two colors for that moment (its own and the
+/// section's), but it never *waits* for a color while holding another (only an idle color is
+/// taken, and sections do not nest inline), so this cannot deadlock. If the section does not
+/// finish in that one poll, the color is given back and the task moves into it the ordinary way.
+pub(crate) struct Inline {
+    cq: Arc<ColorQueue>,
+    prev: *const ColorQueue,
+}
+
+/// Takes `color` for an inline section, if this thread polls a task (not already inside an
+/// inline section) and `color` is idle. If it is busy, asks for the ordinary move instead
+/// (with the membership already taken) and returns `Err`; `Ok(None)` outside a task.
+pub(crate) fn try_inline(color: Color) -> Result<Option<Inline>, ()> {
+    context(|ctx| {
+        let Some(ctx) = ctx else { return Ok(None) };
+        let prev = ctx.current.get();
+        if prev.is_null() || ctx.inline.get() {
+            return Ok(None);
+        }
+        let shared = &ctx.shared;
+        let spawner = ctx.worker.map(|(index, _)| index);
+        // A membership for the section, so the queue is the map's while we use it (a spawn
+        // inside the section joins it).
+        let Ok(cq) = shared.colors.join(shared, color, spawner) else {
+            return Ok(None);
+        };
+        if !cq.core.try_acquire() {
+            // Busy: the task will move in; the membership taken is the one it needs there.
+            ctx.pending_recolor
+                .set(Some(Move::Joined(Joined(Some(cq)))));
+            return Err(());
+        }
+        ctx.current.set(Arc::as_ptr(&cq));
+        ctx.inline.set(true);
+        Ok(Some(Inline { cq, prev }))
+    })
+}
+
+impl Drop for Inline {
+    fn drop(&mut self) {
+        context(|ctx| {
+            if let Some(ctx) = ctx {
+                ctx.current.set(self.prev);
+                ctx.inline.set(false);
+            }
+        });
+        if self.cq.core.finish_run() {
+            self.cq.shared.schedule_color(self.cq.clone());
+        }
+        self.cq.shared.colors.leave_now(&self.cq, 1);
+    }
 }
 
 /// A move a task asked for (S6).
@@ -342,6 +404,30 @@ pub(crate) enum Move {
     Color(Color),
     /// Back to a color whose queue the task holds (see [`HeldColor`]): no map lookup.
     Queue(Arc<ColorQueue>),
+    /// To a queue joined already: the membership for the task is counted.
+    Joined(Joined),
+}
+
+/// A membership taken for a move; given back if the move does not happen (the request is
+/// dropped: the task completed, or asked for another move in the same poll).
+pub(crate) struct Joined(Option<Arc<ColorQueue>>);
+
+impl Joined {
+    fn queue(&self) -> &Arc<ColorQueue> {
+        self.0.as_ref().expect("a joined move holds its queue")
+    }
+
+    fn take(mut self) -> Arc<ColorQueue> {
+        self.0.take().expect("a joined move holds its queue")
+    }
+}
+
+impl Drop for Joined {
+    fn drop(&mut self) {
+        if let Some(cq) = self.0.take() {
+            cq.shared.colors.leave_now(&cq, 1);
+        }
+    }
 }
 
 impl Move {
@@ -350,6 +436,24 @@ impl Move {
         match self {
             Move::Color(color) => *color != cq.color,
             Move::Queue(to) => !ptr::eq(Arc::as_ptr(to), cq),
+            Move::Joined(to) => !ptr::eq(Arc::as_ptr(to.queue()), cq),
+        }
+    }
+
+    /// The queue to move to, with the task's membership counted in it (`Err`: shut down).
+    pub(crate) fn join(
+        self,
+        shared: &Arc<Shared>,
+        spawner: Option<usize>,
+    ) -> Result<Arc<ColorQueue>, colors::Closed> {
+        match self {
+            Move::Color(color) => shared.colors.join(shared, color, spawner),
+            Move::Queue(to) => {
+                // Held by the task (`HeldColor`), so it has members and is the map's queue.
+                ColorMap::join_queue(&to);
+                Ok(to)
+            }
+            Move::Joined(to) => Ok(to.take()),
         }
     }
 }

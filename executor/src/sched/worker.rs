@@ -11,7 +11,7 @@ use crossbeam_deque::{Steal, Worker as Deque};
 
 use super::block_on::{hand_off, is_handoff};
 use super::color_queue::{Push, Released, Turn};
-use super::colors::{ColorMap, BURY_BATCH};
+use super::colors::BURY_BATCH;
 use super::{
     enter, schedule, ColorQueue, Context, Move, Shared, WorkerMetrics, BATCH, DRIVER_INTERVAL,
     INBOX_INTERVAL,
@@ -54,6 +54,7 @@ impl Worker {
             current: Cell::new(ptr::null()),
             released: Cell::new(Released::default()),
             pending_recolor: Cell::new(None),
+            inline: Cell::new(false),
         };
         let _enter = enter(&ctx);
         while !self.shared.is_shutdown() {
@@ -264,20 +265,10 @@ impl Worker {
     /// queued at the back of `target`'s queue like any task that became runnable.
     fn move_task(&mut self, from: &Arc<ColorQueue>, task: Notified, target: Move) {
         let shared = &self.shared;
-        let to = match target {
-            Move::Color(color) => match shared.colors.join(shared, color, Some(self.index)) {
-                Ok(to) => to,
-                Err(_) => {
-                    // Shutting down: stay in `from` (the shutdown walk drops it there).
-                    drop(task);
-                    return;
-                }
-            },
-            Move::Queue(to) => {
-                // Held by the task (`HeldColor`), so it has members and is the map's queue.
-                ColorMap::join_queue(&to);
-                to
-            }
+        let Ok(to) = target.join(shared, Some(self.index)) else {
+            // Shutting down: stay in `from` (the shutdown walk drops it there).
+            drop(task);
+            return;
         };
         let raw = task.raw();
         // A task is in one member list at a time: leave `from`'s before joining `to`'s.

@@ -10,53 +10,16 @@ use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::task::{Context, Poll};
-use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use futures::FutureExt;
-use hue::{current_color, in_color, recolor, Color, ColorCell, JoinHandle, Runtime, WrongColor};
+use hue::{current_color, in_color, recolor, Color, ColorCell, JoinHandle, WrongColor};
+
+mod common;
+use common::{runtime, wait_until, watchdog};
 
 // ---------------------------------------------------------------------------------------------
 // helpers
-
-/// Aborts the process if the guarded test does not finish in time (no test may hang).
-struct Watchdog(Option<mpsc::Sender<()>>);
-
-fn watchdog(what: &'static str) -> Watchdog {
-    let limit = Duration::from_secs(60);
-    let (tx, rx) = mpsc::channel::<()>();
-    thread::spawn(move || {
-        if let Err(mpsc::RecvTimeoutError::Timeout) = rx.recv_timeout(limit) {
-            eprintln!("WATCHDOG: test `{what}` did not finish within {limit:?}: aborting (hang)");
-            std::process::abort();
-        }
-    });
-    Watchdog(Some(tx))
-}
-
-impl Drop for Watchdog {
-    fn drop(&mut self) {
-        if let Some(tx) = self.0.take() {
-            let _ = tx.send(());
-        }
-    }
-}
-
-fn runtime(workers: usize) -> Runtime {
-    Runtime::builder()
-        .workers(workers)
-        .build()
-        .expect("failed to build runtime")
-}
-
-/// Spins (bounded) until `cond` holds; panics with `what` after 10 s.
-fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !cond() {
-        assert!(Instant::now() < deadline, "timed out waiting until {what}");
-        thread::sleep(Duration::from_millis(1));
-    }
-}
 
 fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
     if let Some(s) = payload.downcast_ref::<&str>() {

@@ -22,6 +22,9 @@ use std::time::{Duration, Instant};
 
 use hue::{Color, JoinHandle, Runtime};
 
+mod common;
+use common::watchdog_for;
+
 const WORKERS: usize = 4;
 const COLORS: usize = 300;
 const TOTAL_TASKS: usize = 5000;
@@ -70,30 +73,6 @@ fn spin_for(d: Duration) {
     let start = Instant::now();
     while start.elapsed() < d {
         std::hint::spin_loop();
-    }
-}
-
-/// Aborts the whole process if the test does not finish in time (no test may hang).
-struct Watchdog(Option<mpsc::Sender<()>>);
-
-impl Watchdog {
-    fn new(what: &'static str, limit: Duration) -> Watchdog {
-        let (tx, rx) = mpsc::channel::<()>();
-        thread::spawn(move || {
-            if let Err(mpsc::RecvTimeoutError::Timeout) = rx.recv_timeout(limit) {
-                eprintln!("WATCHDOG: `{what}` did not finish within {limit:?}: aborting (hang)");
-                std::process::abort();
-            }
-        });
-        Watchdog(Some(tx))
-    }
-}
-
-impl Drop for Watchdog {
-    fn drop(&mut self) {
-        if let Some(tx) = self.0.take() {
-            let _ = tx.send(());
-        }
     }
 }
 
@@ -535,7 +514,7 @@ fn foreign_thread(rx: mpsc::Receiver<ForeignMsg>) -> u64 {
 
 #[test]
 fn exclusion_fifo_wakeups_and_stealing_under_load() {
-    let _watchdog = Watchdog::new("exclusion_stress", WATCHDOG);
+    let _watchdog = watchdog_for("exclusion_stress", WATCHDOG);
     let started = Instant::now();
     let rt = Runtime::builder()
         .workers(WORKERS)
@@ -1229,7 +1208,7 @@ fn cell_task(
 
 #[test]
 fn recolor_and_in_color_keep_color_cells_exact_under_load() {
-    let _watchdog = Watchdog::new(
+    let _watchdog = watchdog_for(
         "recolor_and_in_color_keep_color_cells_exact_under_load",
         WATCHDOG,
     );

@@ -11,53 +11,17 @@ use std::time::{Duration, Instant};
 
 use hue::{current_worker, Color, JoinHandle, Runtime, RuntimeMetrics};
 
+mod common;
+use common::{runtime, wait_until, watchdog};
+
 // ---------------------------------------------------------------------------------------------
 // helpers
-
-/// Aborts the process if the guarded test does not finish in time (no test may hang).
-struct Watchdog(Option<mpsc::Sender<()>>);
-
-fn watchdog(what: &'static str) -> Watchdog {
-    let limit = Duration::from_secs(90);
-    let (tx, rx) = mpsc::channel::<()>();
-    thread::spawn(move || {
-        if let Err(mpsc::RecvTimeoutError::Timeout) = rx.recv_timeout(limit) {
-            eprintln!("WATCHDOG: test `{what}` did not finish within {limit:?}: aborting (hang)");
-            std::process::abort();
-        }
-    });
-    Watchdog(Some(tx))
-}
-
-impl Drop for Watchdog {
-    fn drop(&mut self) {
-        if let Some(tx) = self.0.take() {
-            let _ = tx.send(());
-        }
-    }
-}
 
 static SERIAL: Mutex<()> = Mutex::new(());
 
 /// One test of this file at a time.
 fn serial() -> MutexGuard<'static, ()> {
     SERIAL.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-fn runtime(workers: usize) -> Runtime {
-    Runtime::builder()
-        .workers(workers)
-        .build()
-        .expect("failed to build runtime")
-}
-
-/// Spins (bounded) until `cond` holds; panics with `what` after 10 s.
-fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !cond() {
-        assert!(Instant::now() < deadline, "timed out waiting until {what}");
-        thread::sleep(Duration::from_millis(1));
-    }
 }
 
 /// Busy work (the kind that should be stolen, not slept through).

@@ -1,0 +1,55 @@
+//! Helpers shared by the integration tests: a watchdog (no test may hang), a runtime builder,
+//! a bounded wait.
+
+#![allow(dead_code)] // each test binary uses a different subset
+
+use std::sync::mpsc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use hue::Runtime;
+
+/// Aborts the process if the guarded test does not finish in time (no test may hang).
+pub(crate) struct Watchdog(Option<mpsc::Sender<()>>);
+
+/// A watchdog of 60 s for the test `what`.
+pub(crate) fn watchdog(what: &'static str) -> Watchdog {
+    watchdog_for(what, Duration::from_secs(60))
+}
+
+/// A watchdog of `limit` for the test `what`.
+pub(crate) fn watchdog_for(what: &'static str, limit: Duration) -> Watchdog {
+    let (tx, rx) = mpsc::channel::<()>();
+    thread::spawn(move || {
+        if let Err(mpsc::RecvTimeoutError::Timeout) = rx.recv_timeout(limit) {
+            eprintln!("WATCHDOG: test `{what}` did not finish within {limit:?}: aborting (hang)");
+            std::process::abort();
+        }
+    });
+    Watchdog(Some(tx))
+}
+
+impl Drop for Watchdog {
+    fn drop(&mut self) {
+        if let Some(tx) = self.0.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// A runtime with `workers` workers.
+pub(crate) fn runtime(workers: usize) -> Runtime {
+    Runtime::builder()
+        .workers(workers)
+        .build()
+        .expect("failed to build runtime")
+}
+
+/// Spins (bounded) until `cond` holds; panics with `what` after 10 s.
+pub(crate) fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !cond() {
+        assert!(Instant::now() < deadline, "timed out waiting until {what}");
+        thread::sleep(Duration::from_millis(1));
+    }
+}

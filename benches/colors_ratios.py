@@ -10,33 +10,19 @@ and prints one markdown table per group (each function's mean time), then the ra
 Usage: python3 benches/colors_ratios.py [criterion_dir]   (default: target/criterion)
 """
 
-import json
 import os
 import sys
+
+# Shared with the scheduler script: reading criterion's estimates and formatting times.
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from ratios import fmt_time, mean_ns  # noqa: E402
 
 GROUPS = {
     "colored_state": ["hue", "tokio_std_mutex", "tokio_async_mutex"],
     "steal_skewed": ["hue_1_worker", "hue_2_workers", "hue_2_workers_no_steal"],
     "scale_colors": ["hue_1_worker", "hue_2_workers"],
 }
-
-
-def mean_ns(root, group, function):
-    path = os.path.join(root, group, function, "new", "estimates.json")
-    try:
-        with open(path) as f:
-            return float(json.load(f)["mean"]["point_estimate"])
-    except (OSError, KeyError, ValueError):
-        return None
-
-
-def fmt_time(ns):
-    if ns is None:
-        return "n/a"
-    for unit, scale in (("s", 1e9), ("ms", 1e6), ("µs", 1e3)):
-        if ns >= scale:
-            return f"{ns / scale:.3f} {unit}"
-    return f"{ns:.1f} ns"
 
 
 def ratio(num, den):

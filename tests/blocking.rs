@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use hue::{current_color, Color, Handle, JoinError, JoinHandle, Runtime};
 
 mod common;
-use common::{runtime, wait_until, watchdog};
+use common::{panic_message, runtime, wait_until, watchdog};
 
 // ---------------------------------------------------------------------------------------------
 // helpers
@@ -32,16 +32,6 @@ fn join<T>(mut h: JoinHandle<T>, what: &str) -> Result<T, JoinError> {
         }
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
         thread::sleep(Duration::from_millis(1));
-    }
-}
-
-fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
-    if let Some(s) = payload.downcast_ref::<&str>() {
-        s.to_string()
-    } else if let Some(s) = payload.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        String::from("<non-string panic payload>")
     }
 }
 

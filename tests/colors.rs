@@ -16,20 +16,10 @@ use futures::FutureExt;
 use hue::{current_color, in_color, recolor, Color, ColorCell, JoinHandle, WrongColor};
 
 mod common;
-use common::{runtime, wait_until, watchdog};
+use common::{panic_message, runtime, wait_until, watchdog};
 
 // ---------------------------------------------------------------------------------------------
 // helpers
-
-fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
-    if let Some(s) = payload.downcast_ref::<&str>() {
-        s.to_string()
-    } else if let Some(s) = payload.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        String::from("<non-string panic payload>")
-    }
-}
 
 fn spin(n: u64) {
     for _ in 0..n {

@@ -17,7 +17,7 @@ use hue::{current_color, Color, Handle, JoinError, JoinHandle, Runtime};
 use tokio_test::{assert_pending, assert_ready};
 
 mod common;
-use common::{runtime, wait_until, watchdog};
+use common::{panic_message, runtime, wait_until, watchdog};
 
 // ---------------------------------------------------------------------------------------------
 // helpers
@@ -58,16 +58,6 @@ fn wait_forever(
         let _ = rx.await;
         std::future::pending::<()>().await
     })
-}
-
-fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
-    if let Some(s) = payload.downcast_ref::<&str>() {
-        s.to_string()
-    } else if let Some(s) = payload.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        String::from("<non-string panic payload>")
-    }
 }
 
 /// A waker that counts its wakes.

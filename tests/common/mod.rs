@@ -1,5 +1,5 @@
 //! Helpers shared by the integration tests: a watchdog (no test may hang), a runtime builder,
-//! a bounded wait.
+//! a bounded wait, panic messages.
 
 #![allow(dead_code)] // each test binary uses a different subset
 
@@ -51,5 +51,16 @@ pub(crate) fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
     while !cond() {
         assert!(Instant::now() < deadline, "timed out waiting until {what}");
         thread::sleep(Duration::from_millis(1));
+    }
+}
+
+/// The text of a panic payload (`&str` or `String`), for asserting on panic messages.
+pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        s.to_string()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        String::from("<non-string panic payload>")
     }
 }

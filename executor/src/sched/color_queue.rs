@@ -68,9 +68,8 @@ pub(crate) struct CqCore {
 }
 
 struct Inner {
-    head: Option<RawTask>,
-    tail: Option<RawTask>,
-    len: usize,
+    /// The runnable tasks, in the order they became runnable.
+    run: Batch,
     state: RunState,
     closed: bool,
     /// Every live task of this color (runnable or not), for shutdown.
@@ -158,8 +157,9 @@ impl Released {
 // SAFETY: the raw task pointers inside are owned by the queue and only touched under the lock.
 unsafe impl Send for Inner {}
 
-/// Tasks taken out of a color queue by its owner, linked through `queue_next`.
-#[derive(Debug)]
+/// A FIFO of tasks linked through `queue_next`: a color queue's runnable tasks (under its
+/// lock), or a batch its owner took out of it.
+#[derive(Debug, Default)]
 pub(crate) struct Batch {
     head: Option<RawTask>,
     tail: Option<RawTask>,
@@ -177,7 +177,7 @@ fn set_next(task: RawTask, next: Option<RawTask>) {
     task.header().queue_next.with_mut(|p| unsafe { *p = next })
 }
 
-impl Inner {
+impl Batch {
     fn push_back(&mut self, task: RawTask) {
         set_next(task, None);
         match self.tail {
@@ -188,45 +188,32 @@ impl Inner {
         self.len += 1;
     }
 
-    /// Up to `max` tasks from the head, in order.
-    fn take_batch(&mut self, max: usize) -> Batch {
-        let mut batch = Batch {
-            head: None,
-            tail: None,
-            len: 0,
+    /// Puts `front` before this list's tasks, in order.
+    fn prepend(&mut self, front: Batch) {
+        let Some(front_tail) = front.tail else {
+            return;
         };
+        set_next(front_tail, self.head);
+        if self.tail.is_none() {
+            self.tail = Some(front_tail);
+        }
+        self.head = front.head;
+        self.len += front.len;
+    }
+
+    /// Up to `max` tasks from the head, in order.
+    fn take_front(&mut self, max: usize) -> Batch {
         if self.len <= max {
-            batch.head = self.head.take();
-            batch.tail = self.tail.take();
-            batch.len = self.len;
-            self.len = 0;
-        } else {
-            while batch.len < max {
-                let task = self.pop_front().expect("len counted the tasks");
-                set_next(task, None);
-                match batch.tail {
-                    Some(tail) => set_next(tail, Some(task)),
-                    None => batch.head = Some(task),
-                }
-                batch.tail = Some(task);
-                batch.len += 1;
-            }
+            return std::mem::take(self);
         }
-        batch
+        let mut front = Batch::default();
+        while front.len < max {
+            let task = self.pop().expect("len counted the tasks");
+            front.push_back(task);
+        }
+        front
     }
 
-    fn pop_front(&mut self) -> Option<RawTask> {
-        let task = self.head?;
-        self.head = next_of(task);
-        if self.head.is_none() {
-            self.tail = None;
-        }
-        self.len -= 1;
-        Some(task)
-    }
-}
-
-impl Batch {
     pub(crate) fn pop(&mut self) -> Option<RawTask> {
         let task = self.head?;
         self.head = next_of(task);
@@ -250,9 +237,7 @@ impl CqCore {
     pub(crate) fn new() -> CqCore {
         CqCore {
             inner: QueueLock::new(Inner {
-                head: None,
-                tail: None,
-                len: 0,
+                run: Batch::default(),
                 state: RunState::Idle,
                 closed: false,
                 members: MemberList { head: None },
@@ -268,7 +253,7 @@ impl CqCore {
             return Push::Closed(task);
         }
         inner.members.push(task.raw());
-        inner.push_back(task.into_raw());
+        inner.run.push_back(task.into_raw());
         if inner.state == RunState::Idle {
             inner.state = RunState::Scheduled;
             Push::Schedule
@@ -301,7 +286,7 @@ impl CqCore {
         if inner.closed {
             return Push::Closed(task);
         }
-        inner.push_back(task.into_raw());
+        inner.run.push_back(task.into_raw());
         if inner.state == RunState::Idle {
             inner.state = RunState::Scheduled;
             Push::Schedule
@@ -316,7 +301,7 @@ impl CqCore {
         let mut inner = lock(&self.inner);
         debug_assert_eq!(inner.state, RunState::Scheduled);
         inner.state = RunState::Running;
-        inner.take_batch(max)
+        inner.run.take_front(max)
     }
 
     /// The owner gives back the tasks it did not run, at the head, in order; the `released`
@@ -325,15 +310,7 @@ impl CqCore {
         let mut inner = lock(&self.inner);
         debug_assert_eq!(inner.state, RunState::Running);
         released.for_each(|t| inner.members.remove(t));
-        let Some(batch_tail) = batch.tail else {
-            return;
-        };
-        set_next(batch_tail, inner.head);
-        if inner.tail.is_none() {
-            inner.tail = Some(batch_tail);
-        }
-        inner.head = batch.head;
-        inner.len += batch.len;
+        inner.run.prepend(batch);
     }
 
     /// The owner is done with a batch: queue `requeue` (a task of this color woken during the
@@ -357,14 +334,14 @@ impl CqCore {
                 drop(task);
                 return self.finish_turn(None, None, Released::default());
             }
-            inner.push_back(task.into_raw());
+            inner.run.push_back(task.into_raw());
         }
-        if inner.len == 0 || inner.closed {
+        if inner.run.len == 0 || inner.closed {
             inner.state = RunState::Idle;
             return Turn::Idle;
         }
         match next {
-            Some(max) => Turn::Continue(inner.take_batch(max)),
+            Some(max) => Turn::Continue(inner.run.take_front(max)),
             None => {
                 inner.state = RunState::Scheduled;
                 Turn::Rescheduled
@@ -378,7 +355,7 @@ impl CqCore {
     pub(crate) fn finish_run(&self) -> bool {
         let mut inner = lock(&self.inner);
         debug_assert_eq!(inner.state, RunState::Running);
-        if inner.len > 0 && !inner.closed {
+        if inner.run.len > 0 && !inner.closed {
             inner.state = RunState::Scheduled;
             true
         } else {
@@ -394,11 +371,11 @@ impl CqCore {
     pub(crate) fn acquire_or_enqueue(&self, node: RawTask) -> bool {
         let mut inner = lock(&self.inner);
         if inner.state == RunState::Idle {
-            debug_assert_eq!(inner.len, 0);
+            debug_assert_eq!(inner.run.len, 0);
             inner.state = RunState::Running;
             true
         } else {
-            inner.push_back(node);
+            inner.run.push_back(node);
             false
         }
     }
@@ -409,7 +386,7 @@ impl CqCore {
     pub(crate) fn try_acquire(&self) -> bool {
         let mut inner = lock(&self.inner);
         if inner.state == RunState::Idle && !inner.closed {
-            debug_assert_eq!(inner.len, 0);
+            debug_assert_eq!(inner.run.len, 0);
             inner.state = RunState::Running;
             true
         } else {
@@ -421,13 +398,7 @@ impl CqCore {
     pub(crate) fn close(&self) -> Batch {
         let mut inner = lock(&self.inner);
         inner.closed = true;
-        let batch = Batch {
-            head: inner.head.take(),
-            tail: inner.tail.take(),
-            len: inner.len,
-        };
-        inner.len = 0;
-        batch
+        std::mem::take(&mut inner.run)
     }
 
     pub(crate) fn state(&self) -> RunState {

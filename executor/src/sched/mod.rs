@@ -127,6 +127,19 @@ impl ColorQueue {
     }
 }
 
+/// A new strong reference to the color queue at `cq`.
+///
+/// # Safety
+/// `cq` came from `Arc::into_raw` (or `Arc::as_ptr`) of a queue that someone keeps alive for
+/// the duration of the call.
+unsafe fn clone_queue(cq: *const ColorQueue) -> Arc<ColorQueue> {
+    // SAFETY: forwarded: the allocation is a live `Arc<ColorQueue>`.
+    unsafe {
+        Arc::increment_strong_count(cq);
+        Arc::from_raw(cq)
+    }
+}
+
 /// Per-worker counters, written only by their worker (relaxed), read by `metrics()`.
 #[derive(Default)]
 pub(crate) struct WorkerMetrics {
@@ -490,10 +503,7 @@ pub(crate) fn hold_current_color() -> Option<HeldColor> {
         }
         // SAFETY: `current` is set while its owner holds a strong reference; the color has a
         // member (the task being polled), so counting one more needs no map lookup.
-        let arc = unsafe {
-            Arc::increment_strong_count(cq);
-            Arc::from_raw(cq)
-        };
+        let arc = unsafe { clone_queue(cq) };
         ColorMap::join_queue(&arc);
         Some(HeldColor(arc))
     })
@@ -591,11 +601,7 @@ pub(crate) fn schedule(task: Notified) {
         Push::Queued => {}
         Push::Schedule => {
             // SAFETY: the queue is alive (see above); this makes the run queue's own handle.
-            let arc = unsafe {
-                Arc::increment_strong_count(cq);
-                Arc::from_raw(cq)
-            };
-            cq_ref.shared.schedule_color(arc);
+            cq_ref.shared.schedule_color(unsafe { clone_queue(cq) });
         }
         Push::Closed(task) => drop(task),
     }
@@ -638,11 +644,10 @@ pub(crate) fn release(task: RawTask) -> bool {
     if !deferred {
         cq_ref.core.remove_member(task);
         // SAFETY: as above; this makes a reference of our own for `leave`.
-        let arc = unsafe {
-            Arc::increment_strong_count(cq);
-            Arc::from_raw(cq)
-        };
-        cq_ref.shared.colors.leave_now(&arc, 1);
+        cq_ref
+            .shared
+            .colors
+            .leave_now(&unsafe { clone_queue(cq) }, 1);
     }
     if deferred || !cq_ref.shared.is_shutdown() {
         // SAFETY: we are the runner; no one else reads the field of a completed task.
@@ -675,10 +680,7 @@ where
             (None, Some(cq)) => {
                 ColorMap::join_queue(cq);
                 // SAFETY: the running color's owner holds a strong reference to it.
-                Ok(unsafe {
-                    Arc::increment_strong_count(cq);
-                    Arc::from_raw(cq)
-                })
+                Ok(unsafe { clone_queue(cq) })
             }
             (None, None) => shared.colors.join(shared, Color::DEFAULT, spawner),
         };
@@ -689,38 +691,43 @@ where
         unsafe { raw.shutdown() };
         return handle;
     };
-    let cq_ptr = Arc::into_raw(cq);
     // SAFETY: the task is new and not queued: we hold the right to set its color. The header
     // takes the reference we made.
-    unsafe { raw.set_color_queue(cq_ptr) };
-    // SAFETY: the header's reference keeps the queue alive while the task is not complete.
-    let cq_ref = unsafe { &*cq_ptr };
+    unsafe { raw.set_color_queue(Arc::into_raw(cq)) };
     shared.count_spawn(spawner);
     // SAFETY: the first notification's reference (from the initial state).
-    match cq_ref.core.push_new(unsafe { Notified::from_raw(raw) }) {
+    enter_queue(unsafe { Notified::from_raw(raw) }, spawner);
+    handle
+}
+
+/// Queues a task that just joined the color queue its header points at (spawned, or moved
+/// in by its runner): it becomes a member and is runnable at the back of the queue. If the
+/// runtime shut down in between, the membership is undone and the task cancelled here
+/// (counted as completed on `worker`).
+pub(crate) fn enter_queue(task: Notified, worker: Option<usize>) {
+    // SAFETY: holding the notification is the right to read the task's color; the header's
+    // reference keeps the queue alive while the task is not complete.
+    let cq_ptr = unsafe { task.raw().color_queue() };
+    // SAFETY: as above.
+    let cq = unsafe { &*cq_ptr };
+    match cq.core.push_new(task) {
         Push::Queued => {}
-        Push::Schedule => {
-            // SAFETY: the queue is alive; this makes the run queue's own handle.
+        // SAFETY: as above; this makes the run queue's own handle.
+        Push::Schedule => cq.shared.schedule_color(unsafe { clone_queue(cq_ptr) }),
+        Push::Closed(task) => {
+            let raw = task.into_raw();
+            // SAFETY: not queued: we still hold the right to set its color; this gives back
+            // the header's reference.
             let arc = unsafe {
-                Arc::increment_strong_count(cq_ptr);
+                raw.set_color_queue(ptr::null());
                 Arc::from_raw(cq_ptr)
             };
-            cq_ref.shared.schedule_color(arc);
-        }
-        Push::Closed(notified) => {
-            // Shut down between join and push: undo the membership and cancel the task.
-            let raw = notified.into_raw();
-            // SAFETY: not queued, never run: we still hold the right to set its color.
-            unsafe { raw.set_color_queue(ptr::null()) };
-            // SAFETY: the header's reference, given back.
-            let arc = unsafe { Arc::from_raw(cq_ptr) };
-            shared.colors.leave_now(&arc, 1);
-            shared.count_completion(spawner);
-            // SAFETY: the shutdown path consumes the first notification's reference.
+            arc.shared.colors.leave_now(&arc, 1);
+            arc.shared.count_completion(worker);
+            // SAFETY: the shutdown path consumes the notification's reference.
             unsafe { raw.shutdown() };
         }
     }
-    handle
 }
 
 /// The color of the task being polled on this thread.

@@ -10,11 +10,11 @@ use std::time::Duration;
 use crossbeam_deque::{Steal, Worker as Deque};
 
 use super::block_on::{hand_off, is_handoff};
-use super::color_queue::{Push, Released, Turn};
+use super::color_queue::{Released, Turn};
 use super::colors::BURY_BATCH;
 use super::{
-    enter, schedule, ColorQueue, Context, Move, Shared, WorkerMetrics, BATCH, DRIVER_INTERVAL,
-    INBOX_INTERVAL,
+    enter, enter_queue, schedule, ColorQueue, Context, Move, Shared, WorkerMetrics, BATCH,
+    DRIVER_INTERVAL, INBOX_INTERVAL,
 };
 use crate::clock::coarse_now_ns;
 use crate::task::{Notified, RawTask, RunResult};
@@ -273,43 +273,15 @@ impl Worker {
         let raw = task.raw();
         // A task is in one member list at a time: leave `from`'s before joining `to`'s.
         from.core.remove_member(raw);
-        let to_ptr = Arc::into_raw(to);
         // SAFETY: we hold the task's notification (the right to change its color); the header
         // held a reference to `from` (made by `Arc::into_raw`), which we take back here and
         // replace by the one to `to`.
         let from_ref = unsafe {
             let old = raw.color_queue();
-            raw.set_color_queue(to_ptr);
+            raw.set_color_queue(Arc::into_raw(to));
             Arc::from_raw(old)
         };
-        // SAFETY: the header's reference keeps `to` alive while the task is not complete.
-        let to_ref = unsafe { &*to_ptr };
-        match to_ref.core.push_new(task) {
-            Push::Queued => {}
-            Push::Schedule => {
-                // SAFETY: as above; this makes the run queue's own handle.
-                let arc = unsafe {
-                    Arc::increment_strong_count(to_ptr);
-                    Arc::from_raw(to_ptr)
-                };
-                shared.schedule_color(arc);
-            }
-            Push::Closed(task) => {
-                // Shut down in between: the task belongs to no color now; cancel it here
-                // (this thread still runs `from`, where its last poll ran).
-                let raw = task.into_raw();
-                // SAFETY: not queued: we still hold the right to set its color; this gives
-                // back the header's reference to `to`.
-                let to_arc = unsafe {
-                    raw.set_color_queue(std::ptr::null());
-                    Arc::from_raw(to_ptr)
-                };
-                shared.colors.leave_now(&to_arc, 1);
-                shared.count_completion(Some(self.index));
-                // SAFETY: the shutdown path consumes the notification's reference.
-                unsafe { raw.shutdown() };
-            }
-        }
+        enter_queue(task, Some(self.index));
         if let Some(empty) = shared.colors.leave(&from_ref, 1) {
             self.buried.push(empty);
         }

@@ -196,6 +196,44 @@ impl<F: Future> std::fmt::Debug for InColor<F> {
     }
 }
 
+/// Asks to be moved back to the held color after this poll.
+fn ask_return(back: &HeldColor, cx: &mut Context<'_>) {
+    sched::request_return(back).expect(NOT_IN_A_TASK);
+    cx.waker().wake_by_ref();
+}
+
+impl<F: Future> InColor<F> {
+    /// Polls the section once, catching a panic. When it is done (output or panic), drops its
+    /// future right here, still inside the section's color (its drop code may touch the
+    /// color's state); a panicking drop is reported like a panicking poll. `None`: pending.
+    ///
+    /// # Safety
+    /// `self` is pinned: `future` is structurally pinned (see `poll`).
+    unsafe fn poll_section(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Option<Result<F::Output, Box<dyn Any + Send>>> {
+        let future = self
+            .future
+            .as_mut()
+            .expect("InColor polled after completion");
+        let polled = panic::catch_unwind(AssertUnwindSafe(|| {
+            // SAFETY: pinned, by the caller's contract.
+            unsafe { Pin::new_unchecked(future) }.poll(cx)
+        }));
+        let result = match polled {
+            Ok(Poll::Pending) => return None,
+            Ok(Poll::Ready(output)) => Ok(output),
+            Err(payload) => Err(payload),
+        };
+        let dropped = panic::catch_unwind(AssertUnwindSafe(|| self.future = None));
+        Some(match (result, dropped) {
+            (Ok(_), Err(payload)) => Err(payload),
+            (result, _) => result,
+        })
+    }
+}
+
 impl<F: Future> Future for InColor<F> {
     type Output = F::Output;
 
@@ -224,37 +262,16 @@ impl<F: Future> Future for InColor<F> {
                         }
                     };
                     if let Some(inline) = inline {
-                        let future = this
-                            .future
-                            .as_mut()
-                            .expect("InColor polled after completion");
-                        let polled = panic::catch_unwind(AssertUnwindSafe(|| {
-                            // SAFETY: pinned, see above.
-                            unsafe { Pin::new_unchecked(future) }.poll(cx)
-                        }));
+                        // SAFETY: `self` is pinned (see above).
+                        let polled = unsafe { this.poll_section(cx) };
+                        // Give the color back; if the section is not done, the task moves into
+                        // the color the ordinary way below and the section resumes there.
+                        drop(inline);
                         match polled {
-                            Ok(Poll::Pending) => {
-                                // Not done in one poll: give the color back and move into it
-                                // the ordinary way (the section resumes there).
-                                drop(inline);
-                            }
-                            Ok(Poll::Ready(output)) => {
-                                // Dropped inside the color, as on the slow path.
-                                let dropped =
-                                    panic::catch_unwind(AssertUnwindSafe(|| this.future = None));
-                                drop(inline);
-                                if let Err(payload) = dropped {
-                                    panic::resume_unwind(payload);
-                                }
-                                return Poll::Ready(output);
-                            }
-                            Err(payload) => {
-                                let _ =
-                                    panic::catch_unwind(AssertUnwindSafe(|| this.future = None));
-                                drop(inline);
-                                // Back in the original color already: resume here.
-                                panic::resume_unwind(payload);
-                            }
+                            None => {}
+                            Some(Ok(output)) => return Poll::Ready(output),
+                            // Back in the original color already: resume here.
+                            Some(Err(payload)) => panic::resume_unwind(payload),
                         }
                     }
                     // Keep the way back (and the color's queue) before leaving.
@@ -286,38 +303,18 @@ impl<F: Future> Future for InColor<F> {
                     this.state = State::Inside { back };
                 }
                 State::Inside { back } => {
-                    let future = this
-                        .future
-                        .as_mut()
-                        .expect("InColor polled after completion");
-                    let polled = panic::catch_unwind(AssertUnwindSafe(|| {
-                        // SAFETY: pinned, see above.
-                        unsafe { Pin::new_unchecked(future) }.poll(cx)
-                    }));
-                    let result = match polled {
-                        Ok(Poll::Pending) => {
-                            this.state = State::Inside { back };
-                            return Poll::Pending;
-                        }
-                        Ok(Poll::Ready(output)) => Ok(output),
-                        Err(payload) => Err(payload),
+                    // SAFETY: `self` is pinned (see above).
+                    let Some(result) = (unsafe { this.poll_section(cx) }) else {
+                        this.state = State::Inside { back };
+                        return Poll::Pending;
                     };
-                    // Drop the future here, still inside `target`: its drop code may touch
-                    // the color's state. A panicking drop is reported like a panicking poll.
-                    let dropped = panic::catch_unwind(AssertUnwindSafe(|| this.future = None));
-                    let result = match (result, dropped) {
-                        (Ok(_), Err(payload)) => Err(payload),
-                        (result, _) => result,
-                    };
-                    sched::request_return(&back).expect(NOT_IN_A_TASK);
-                    cx.waker().wake_by_ref();
+                    ask_return(&back, cx);
                     this.state = State::Leaving { back, result };
                     return Poll::Pending;
                 }
                 State::Leaving { back, result } => {
                     if running_color() != back.color() {
-                        sched::request_return(&back).expect(NOT_IN_A_TASK);
-                        cx.waker().wake_by_ref();
+                        ask_return(&back, cx);
                         this.state = State::Leaving { back, result };
                         return Poll::Pending;
                     }

@@ -248,18 +248,7 @@ impl CqCore {
     /// A new task joins the color: it becomes a member and is queued (it is runnable at once).
     /// On `Closed` it is neither.
     pub(crate) fn push_new(&self, task: Notified) -> Push {
-        let mut inner = lock(&self.inner);
-        if inner.closed {
-            return Push::Closed(task);
-        }
-        inner.members.push(task.raw());
-        inner.run.push_back(task.into_raw());
-        if inner.state == RunState::Idle {
-            inner.state = RunState::Scheduled;
-            Push::Schedule
-        } else {
-            Push::Queued
-        }
+        self.enqueue(task, true)
     }
 
     /// Removes a completed task from the member list (when it did not complete during its
@@ -282,9 +271,17 @@ impl CqCore {
 
     /// Appends a runnable task (it became runnable now: S3).
     pub(crate) fn push(&self, task: Notified) -> Push {
+        self.enqueue(task, false)
+    }
+
+    /// Appends `task` (making it a member first if `new`); `Idle -> Scheduled` if it was idle.
+    fn enqueue(&self, task: Notified, new: bool) -> Push {
         let mut inner = lock(&self.inner);
         if inner.closed {
             return Push::Closed(task);
+        }
+        if new {
+            inner.members.push(task.raw());
         }
         inner.run.push_back(task.into_raw());
         if inner.state == RunState::Idle {
@@ -353,15 +350,10 @@ impl CqCore {
     /// `Scheduled` again and the caller must put it in a run queue; `false`: `Idle`.
     #[must_use]
     pub(crate) fn finish_run(&self) -> bool {
-        let mut inner = lock(&self.inner);
-        debug_assert_eq!(inner.state, RunState::Running);
-        if inner.run.len > 0 && !inner.closed {
-            inner.state = RunState::Scheduled;
-            true
-        } else {
-            inner.state = RunState::Idle;
-            false
-        }
+        matches!(
+            self.finish_turn(None, None, Released::default()),
+            Turn::Rescheduled
+        )
     }
 
     /// A thread outside the workers (a `block_on` caller) wants to run in this color. `true`:

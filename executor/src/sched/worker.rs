@@ -321,10 +321,7 @@ impl Worker {
         if self.tick % DRIVER_INTERVAL == 0 {
             self.maintenance();
         }
-        self.tick % INBOX_INTERVAL != 0
-            && self.local.is_empty()
-            && self.shared.workers[self.index].inbox.is_empty()
-            && !self.shared.is_shutdown()
+        self.tick % INBOX_INTERVAL != 0 && !self.has_local_work() && !self.shared.is_shutdown()
     }
 
     fn has_local_work(&self) -> bool {

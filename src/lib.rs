@@ -5,8 +5,9 @@
 //! See the [README](https://example.invalid/hue) and `DESIGN.md` for the model (it follows
 //! Zeldovich et al., "Multiprocessor Support for Event-Driven Programs", USENIX ATC 2003).
 //!
-//! This crate is the facade: it re-exports the executor ([`hue_executor`]); the reactor
-//! (`hue::net`, `hue::time`) and the compatibility shims join it in later releases.
+//! This crate is the facade: it re-exports the executor ([`hue_executor`]) and the reactor
+//! ([`hue_reactor`]: [`net`], [`time`], [`signal`]). Every runtime gets the reactor the first
+//! time one of its tasks makes a socket or a timer; runtimes that do neither never create it.
 //!
 //! # Example
 //!
@@ -31,6 +32,12 @@ pub use hue_executor::{
     spawn_colored, yield_now, Builder, Color, ColorCell, Driver, Handle, InColor, JoinError,
     JoinHandle, Recolor, Runtime, RuntimeMetrics, WorkerMetrics, WrongColor, YieldNow, WORKERS_ENV,
 };
+
+#[doc(inline)]
+pub use hue_executor::coop;
+
+#[doc(inline)]
+pub use hue_reactor::{net, signal, time, Reactor};
 
 /// The README's examples, compiled and run as doctests.
 #[doc = include_str!("../README.md")]

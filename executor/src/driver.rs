@@ -13,6 +13,12 @@
 //!   it runs (when no one else holds the driver), so I/O is polled even when no worker is
 //!   idle (S7).
 //!
+//! A runtime built without a driver gets one later if a reactor asks for it
+//! ([`Handle::driver_or_try_init`](crate::Handle::driver_or_try_init)): hue-reactor installs
+//! itself when the first socket or timer is made, so runtimes that never do I/O never pay for
+//! an epoll instance, and every runtime gets I/O without extra setup. A reactor finds its own
+//! type again with [`current_driver`] and `Arc::downcast` (a `Driver` is `Any`).
+//!
 //! `unpark` must make a current `park`, or else the next one, return promptly, from any thread.
 //! A `park` may return early (spuriously); the executor copes.
 //!
@@ -23,7 +29,9 @@
 //! - Both methods may be called from any worker thread; `park` is never called by two threads
 //!   at once.
 
+use std::any::Any;
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// An event source an idle worker waits on: I/O readiness and timers (see the module docs).
@@ -61,7 +69,7 @@ use std::time::Duration;
 /// assert_eq!(rt.block_on(async { hue_executor::spawn(async { 7 }).await.unwrap() }), 7);
 /// # Ok::<(), std::io::Error>(())
 /// ```
-pub trait Driver: Send + Sync + 'static {
+pub trait Driver: Any + Send + Sync {
     /// Waits for events for at most `timeout` (`None`: until [`unpark`](Driver::unpark)),
     /// waking the tasks whose events fired.
     fn park(&self, timeout: Option<Duration>);
@@ -74,4 +82,21 @@ impl fmt::Debug for dyn Driver {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("dyn Driver")
     }
+}
+
+/// The driver of the runtime this thread is in (a worker, inside `block_on`, or a blocking-pool
+/// thread), if the runtime has one. Cheaper than `Handle::try_current()?.driver()`: it clones
+/// only the driver's `Arc`.
+///
+/// ```
+/// assert!(hue_executor::current_driver().is_none());
+/// let rt = hue_executor::Runtime::new()?;
+/// assert!(rt.block_on(async { hue_executor::current_driver() }).is_none());
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub fn current_driver() -> Option<Arc<dyn Driver>> {
+    crate::sched::context(|ctx| match ctx {
+        Some(ctx) => ctx.shared.driver.get().cloned(),
+        None => crate::Handle::try_current().and_then(|h| h.driver().cloned()),
+    })
 }

@@ -408,7 +408,7 @@ impl Runtime {
         for i in 0..shared.workers.len() {
             shared.unpark_worker(i);
         }
-        if let Some(driver) = &shared.driver {
+        if let Some(driver) = shared.driver.get() {
             driver.unpark();
         }
         // Wait for the workers (bounded by `timeout`). A task of this runtime may drop it (it
@@ -609,6 +609,54 @@ impl Handle {
         F::Output: Send + 'static,
     {
         sched::spawn(&self.shared, Some(color), future)
+    }
+
+    /// The runtime's [`Driver`], if one is installed (by [`Builder::driver`] or
+    /// [`driver_or_try_init`](Self::driver_or_try_init)).
+    ///
+    /// ```
+    /// let rt = hue_executor::Runtime::new()?;
+    /// assert!(rt.handle().driver().is_none());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn driver(&self) -> Option<&Arc<dyn Driver>> {
+        self.shared.driver.get()
+    }
+
+    /// The runtime's [`Driver`], installing the one `init` makes if there is none yet.
+    ///
+    /// This is how a reactor joins a runtime built without one: the first socket or timer
+    /// installs it, and from then on an idle worker parks on it. `init` runs at most once per
+    /// runtime (concurrent callers wait for it); if it fails, nothing is installed and the
+    /// error is returned.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use std::time::Duration;
+    /// use hue_executor::{Driver, Runtime};
+    ///
+    /// struct Nap;
+    /// impl Driver for Nap {
+    ///     fn park(&self, timeout: Option<Duration>) {
+    ///         std::thread::sleep(timeout.unwrap_or(Duration::from_millis(1)));
+    ///     }
+    ///     fn unpark(&self) {}
+    /// }
+    ///
+    /// let rt = Runtime::new()?;
+    /// let driver = rt.handle().driver_or_try_init(|| Ok(Arc::new(Nap)))?;
+    /// assert!(Arc::ptr_eq(&driver, rt.handle().driver().unwrap()));
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// The error `init` returns.
+    pub fn driver_or_try_init(
+        &self,
+        init: impl FnOnce() -> io::Result<Arc<dyn Driver>>,
+    ) -> io::Result<Arc<dyn Driver>> {
+        self.shared.driver_or_try_init(init)
     }
 
     /// A snapshot of the runtime's counters.

@@ -1,7 +1,19 @@
 //! hue-reactor: the I/O and timer driver of hue.
 //!
-//! This crate will hold the [`Driver`] implementation over mio that an
-//! idle worker runs (libasync-smp's select callback), timers, and sockets. It is filled by the
-//! reactor issue; for now it only re-exports the seam it will implement.
+//! - [`Reactor`]: the [`Driver`] over mio that an idle worker runs (libasync-smp's select
+//!   callback). A runtime gets one the first time it makes a socket or a timer.
+//! - [`net`]: TCP, UDP and Unix sockets with futures-io `AsyncRead`/`AsyncWrite`.
+//! - [`time`]: `sleep`, `timeout`, `interval` over a hierarchical timer wheel (1 ms).
+//! - [`signal`]: awaiting Ctrl-C, SIGTERM, SIGHUP.
+//!
+//! The reactor knows no colors: it stores and wakes `std::task::Waker`s, and the executor
+//! puts the woken tasks in their colors' queues.
 
+mod driver;
+mod io;
+pub mod net;
+pub mod signal;
+pub mod time;
+
+pub use driver::Reactor;
 pub use hue_executor::Driver;

@@ -155,7 +155,10 @@ pub(crate) fn block_on<F: Future>(shared: &Arc<Shared>, future: F) -> F::Output 
             node.handed.store(false, Relaxed);
         }
         ctx.current.set(Arc::as_ptr(&cq));
-        let polled = panic::catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(&mut cx)));
+        let polled = {
+            let _budget = crate::coop::with_budget();
+            panic::catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(&mut cx)))
+        };
         ctx.current.set(ptr::null());
         let recolor = ctx.pending_recolor.take();
         if cq.core.finish_run() {

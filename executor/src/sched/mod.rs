@@ -196,7 +196,10 @@ pub(crate) struct Shared {
     pub(crate) colors: ColorMap,
     pub(crate) workers: Box<[CachePadded<Remote>]>,
     pub(crate) idle: Idle,
-    pub(crate) driver: Option<Arc<dyn Driver>>,
+    /// Set at build time ([`Builder::driver`](crate::Builder::driver)) or later, once, by
+    /// [`Handle::driver_or_try_init`](crate::Handle::driver_or_try_init).
+    pub(crate) driver: std::sync::OnceLock<Arc<dyn Driver>>,
+    driver_init: std::sync::Mutex<()>,
     driver_busy: AtomicBool,
     pub(crate) shutdown: AtomicBool,
     pub(crate) steal: bool,
@@ -233,7 +236,11 @@ impl Shared {
                 })
                 .collect(),
             idle: Idle::new(n),
-            driver,
+            driver: match driver {
+                Some(driver) => std::sync::OnceLock::from(driver),
+                None => std::sync::OnceLock::new(),
+            },
+            driver_init: std::sync::Mutex::new(()),
             driver_busy: AtomicBool::new(false),
             shutdown: AtomicBool::new(false),
             steal,
@@ -270,7 +277,7 @@ impl Shared {
 
     /// Tries to become the one thread that drives the driver.
     pub(crate) fn try_lock_driver(&self) -> Option<DriverGuard<'_>> {
-        let driver = self.driver.as_deref()?;
+        let driver = self.driver.get()?.as_ref();
         if self.driver_busy.swap(true, Acquire) {
             return None;
         }
@@ -281,7 +288,30 @@ impl Shared {
     }
 
     pub(crate) fn unpark_worker(&self, index: usize) -> bool {
-        self.workers[index].parker.unpark(self.driver.as_deref())
+        self.workers[index]
+            .parker
+            .unpark(self.driver.get().map(|d| d.as_ref()))
+    }
+
+    /// The installed driver, or the one `init` makes, installed now. After installing, every
+    /// worker is unparked once, so that an idle one comes back and parks on the driver.
+    pub(crate) fn driver_or_try_init(
+        &self,
+        init: impl FnOnce() -> std::io::Result<Arc<dyn Driver>>,
+    ) -> std::io::Result<Arc<dyn Driver>> {
+        if let Some(driver) = self.driver.get() {
+            return Ok(driver.clone());
+        }
+        let _init = lock(&self.driver_init);
+        if let Some(driver) = self.driver.get() {
+            return Ok(driver.clone());
+        }
+        let driver = init()?;
+        let installed = self.driver.get_or_init(|| driver).clone();
+        for index in 0..self.workers.len() {
+            self.unpark_worker(index);
+        }
+        Ok(installed)
     }
 
     /// Work became available somewhere: wake a sleeper to come and steal, if no one searches.

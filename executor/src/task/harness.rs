@@ -58,6 +58,7 @@ unsafe fn run<F: Future>(ptr: NonNull<Header>) -> RunResult {
 
     let waker = waker_ref(ptr);
     let mut cx = Context::from_waker(&waker);
+    let _budget = crate::coop::with_budget();
     let polled = panic::catch_unwind(AssertUnwindSafe(|| {
         cell.stage.with_mut(|stage| {
             // SAFETY: we hold RUNNING, so the stage is ours; the future never moves (it lives in

@@ -1,0 +1,1 @@
+//! Signals (filled by the signal work).

@@ -153,3 +153,33 @@ fn an_idle_worker_drives_the_driver_and_wakes_reach_it() {
     );
     drop(rt);
 }
+
+/// The reactor, installed by the first source, is what an idle worker parks on; with a source
+/// registered and its task waiting, the runtime stays asleep until the event, which wakes it.
+#[test]
+fn idle_runtime_with_the_reactor_sleeps_until_an_event() {
+    let _watchdog = watchdog(Duration::from_secs(30));
+    let rt = Runtime::builder().workers(2).build().unwrap();
+    assert!(rt.handle().driver().is_none(), "no reactor before any I/O");
+    let mut usr2 = rt
+        .block_on(async { hue::signal::signal(hue::signal::SignalKind::user_defined2()) })
+        .unwrap();
+    assert!(
+        rt.handle().driver().is_some(),
+        "the first source installs the reactor"
+    );
+    let waiter = rt.handle().spawn(async move { usr2.recv().await });
+    let before = settle(&rt);
+    let polls_before: u64 = {
+        let m = rt.handle().metrics();
+        (0..m.workers()).map(|w| m.worker(w).driver_polls).sum()
+    };
+    thread::sleep(Duration::from_millis(300));
+    assert_eq!(before, parks(&rt), "workers woke while nothing happened");
+    let m = rt.handle().metrics();
+    let polls_after: u64 = (0..m.workers()).map(|w| m.worker(w).driver_polls).sum();
+    assert_eq!(polls_before, polls_after, "the driver spun while idle");
+    // SAFETY: raise has no memory-safety preconditions.
+    assert_eq!(unsafe { libc::raise(libc::SIGUSR2) }, 0);
+    assert_eq!(rt.block_on(waiter).unwrap(), Some(()));
+}

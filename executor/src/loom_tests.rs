@@ -586,3 +586,46 @@ fn color_foreign_acquire_and_handoff() {
         assert_eq!(ran.len(), 2, "each entry ran once: {ran:?}");
     });
 }
+
+#[test]
+fn color_direct_move_vs_push_vs_run() {
+    model(|| {
+        // Entry 0 moves in from another color's worker (`push_new_or_acquire`): if the color
+        // is idle that worker polls it at once, as a one-task turn; otherwise it is queued.
+        // Meanwhile another thread pushes entry 1 and a worker runs whatever is scheduled.
+        let m = ColorModel::new(2);
+        let mover = {
+            let m = m.clone();
+            thread::spawn(move || match m.cq.push_new_or_acquire(m.tasks.notified(0)) {
+                Ok(task) => {
+                    assert!(
+                        !m.in_flight.swap(true, SeqCst),
+                        "a direct poll overlaps the color's worker"
+                    );
+                    let raw = task.into_raw();
+                    m.ran.lock().unwrap().push(m.tasks.id(raw));
+                    m.in_flight.store(false, SeqCst);
+                    let mut released = Released::default();
+                    released.push(raw);
+                    match m.cq.finish_turn(None, None, released) {
+                        Turn::Rescheduled => *m.run_queue.lock().unwrap() += 1,
+                        Turn::Idle => {}
+                        Turn::Continue(_) => unreachable!("no next batch was asked for"),
+                    }
+                }
+                Err(Push::Schedule) => unreachable!("an idle color is acquired, not scheduled"),
+                Err(Push::Queued) => {}
+                Err(Push::Closed(_)) => unreachable!("not closed"),
+            })
+        };
+        m.push(1);
+        m.worker_turn(2);
+        mover.join().unwrap();
+        while m.worker_turn(2) {}
+        let mut ran = m.ran.lock().unwrap().clone();
+        ran.sort_unstable();
+        assert_eq!(ran, vec![0, 1], "each task ran once");
+        assert_eq!(m.cq.state(), crate::sched::color_queue::RunState::Idle);
+        assert_eq!(m.members(), 0, "every completed task left the member list");
+    });
+}

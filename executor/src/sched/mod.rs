@@ -69,13 +69,16 @@ pub(crate) const DRIVER_INTERVAL: u32 = 61;
 
 /// The queue of one color (see [`color_queue`]), plus what the scheduler keeps about it.
 ///
-/// Padded by a cache line on both sides, so that queues of colors running on different
-/// workers never share a line with each other or with a neighbouring allocation: every turn
-/// writes the lock and `home`. (Padding rather than `align(128)`, which would send every new
-/// queue down the allocator's slow `memalign` path.)
+/// Padded by a cache line at the back, so that queues of colors running on different workers
+/// never share a line with each other or with the next allocation: every turn writes the lock
+/// and `home`. (Padding rather than `align(128)`, which would send every new queue down the
+/// allocator's slow `memalign` path.) No padding at the front: the `Arc`'s counts come first,
+/// and they are written on the same paths as the fields (a move clones the `Arc`, counts a
+/// member and takes the lock), so keeping them on the same lines saves a cache miss per move
+/// when a color bounces between workers; the allocation before is a queue's back padding or
+/// an unrelated object of another size class.
 #[repr(C)]
 pub(crate) struct ColorQueue {
-    _pad_front: [u8; 64],
     pub(crate) core: CqCore,
     pub(crate) color: Color,
     /// Index of the map shard the color lives in.
@@ -107,7 +110,6 @@ impl ColorQueue {
 
     fn new(color: Color, shard: usize, shared: &Arc<Shared>, home: usize) -> ColorQueue {
         ColorQueue {
-            _pad_front: [0; 64],
             _pad_back: [0; 64],
             core: CqCore::new(),
             color,
@@ -739,8 +741,17 @@ pub(crate) fn enter_queue(task: Notified, worker: Option<usize>) {
     // reference keeps the queue alive while the task is not complete.
     let cq_ptr = unsafe { task.raw().color_queue() };
     // SAFETY: as above.
+    let push = unsafe { &*cq_ptr }.core.push_new(task);
+    entered(cq_ptr, push, worker);
+}
+
+/// What follows pushing a task that joined `cq_ptr` (see [`enter_queue`]): scheduling the
+/// color, or undoing the membership if the runtime shut down.
+pub(crate) fn entered(cq_ptr: *const ColorQueue, push: Push, worker: Option<usize>) {
+    // SAFETY: the pushed task's header reference keeps the queue alive (a `Closed` task still
+    // holds it).
     let cq = unsafe { &*cq_ptr };
-    match cq.core.push_new(task) {
+    match push {
         Push::Queued => {}
         // SAFETY: as above; this makes the run queue's own handle.
         Push::Schedule => cq.shared.schedule_color(unsafe { clone_queue(cq_ptr) }),

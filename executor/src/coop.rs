@@ -29,7 +29,9 @@ thread_local! {
 /// Gives the coming poll a full budget; returns a guard that restores the previous budget
 /// (polls nest: `block_on` on a blocking thread inside a task, a section inside a poll).
 pub(crate) fn with_budget() -> ResetGuard {
-    let previous = LEFT.try_with(|left| left.replace(BUDGET)).unwrap_or(UNLIMITED);
+    let previous = LEFT
+        .try_with(|left| left.replace(BUDGET))
+        .unwrap_or(UNLIMITED);
     ResetGuard(previous)
 }
 

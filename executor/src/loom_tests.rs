@@ -596,27 +596,29 @@ fn color_direct_move_vs_push_vs_run() {
         let m = ColorModel::new(2);
         let mover = {
             let m = m.clone();
-            thread::spawn(move || match m.cq.push_new_or_acquire(m.tasks.notified(0)) {
-                Ok(task) => {
-                    assert!(
-                        !m.in_flight.swap(true, SeqCst),
-                        "a direct poll overlaps the color's worker"
-                    );
-                    let raw = task.into_raw();
-                    m.ran.lock().unwrap().push(m.tasks.id(raw));
-                    m.in_flight.store(false, SeqCst);
-                    let mut released = Released::default();
-                    released.push(raw);
-                    match m.cq.finish_turn(None, None, released) {
-                        Turn::Rescheduled => *m.run_queue.lock().unwrap() += 1,
-                        Turn::Idle => {}
-                        Turn::Continue(_) => unreachable!("no next batch was asked for"),
+            thread::spawn(
+                move || match m.cq.push_new_or_acquire(m.tasks.notified(0)) {
+                    Ok(task) => {
+                        assert!(
+                            !m.in_flight.swap(true, SeqCst),
+                            "a direct poll overlaps the color's worker"
+                        );
+                        let raw = task.into_raw();
+                        m.ran.lock().unwrap().push(m.tasks.id(raw));
+                        m.in_flight.store(false, SeqCst);
+                        let mut released = Released::default();
+                        released.push(raw);
+                        match m.cq.finish_turn(None, None, released) {
+                            Turn::Rescheduled => *m.run_queue.lock().unwrap() += 1,
+                            Turn::Idle => {}
+                            Turn::Continue(_) => unreachable!("no next batch was asked for"),
+                        }
                     }
-                }
-                Err(Push::Schedule) => unreachable!("an idle color is acquired, not scheduled"),
-                Err(Push::Queued) => {}
-                Err(Push::Closed(_)) => unreachable!("not closed"),
-            })
+                    Err(Push::Schedule) => unreachable!("an idle color is acquired, not scheduled"),
+                    Err(Push::Queued) => {}
+                    Err(Push::Closed(_)) => unreachable!("not closed"),
+                },
+            )
         };
         m.push(1);
         m.worker_turn(2);

@@ -103,6 +103,7 @@ pub(crate) fn block_on<F: Future>(shared: &Arc<Shared>, future: F) -> F::Output 
         released: Default::default(),
         pending_recolor: Default::default(),
         inline: Default::default(),
+        color_cache: Default::default(),
     };
     let _enter = enter(&ctx);
     /// The color the future is in (a foreign member of it), left when `block_on` ends, also
@@ -171,7 +172,7 @@ pub(crate) fn block_on<F: Future>(shared: &Arc<Shared>, future: F) -> F::Output 
                 match recolor {
                     Some(to) if to.leaves(&cq) => {
                         membership = Membership(
-                            to.join(shared, None)
+                            to.join(&ctx)
                                 .expect("block_on on a runtime that is shut down"),
                         );
                     }

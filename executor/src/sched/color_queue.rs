@@ -271,7 +271,7 @@ impl CqCore {
 
     /// A task moved in by the worker running another color joins this one: it becomes a
     /// member, and if the color is `Idle` the caller takes it (`Running`, as
-    /// [`try_acquire`](Self::try_acquire) does) to poll the task at once: `Ok(task)`, not
+    /// [`try_acquire_patiently`](Self::try_acquire_patiently) does) to poll the task at once: `Ok(task)`, not
     /// queued. Otherwise it is queued like [`push_new`](Self::push_new) (`Err(push)`).
     /// Nothing waits in an idle color, so running the task first keeps S3.
     pub(crate) fn push_new_or_acquire(&self, task: Notified) -> Result<Notified, Push> {
@@ -393,16 +393,38 @@ impl CqCore {
     }
 
     /// Takes the color if it is `Idle` (then `Running`, owned by the caller, who ends with
-    /// [`finish_run`](Self::finish_run)); `false` if anyone runs it or tasks wait in it.
+    /// [`finish_run`](Self::finish_run)). While it is `Running` with nothing queued (its owner
+    /// is inside one poll and nobody waits behind it), keeps trying, with backoff, for at most
+    /// `patience`: an adaptive mutex's brief spin, for `in_color`. Gives up at once if tasks
+    /// wait in the color (they go first: S3), if it is `Scheduled`, or if it is closed.
     #[must_use]
-    pub(crate) fn try_acquire(&self) -> bool {
-        let mut inner = lock(&self.inner);
-        if inner.state == RunState::Idle && !inner.closed {
-            debug_assert_eq!(inner.run.len, 0);
-            inner.state = RunState::Running;
-            true
-        } else {
-            false
+    pub(crate) fn try_acquire_patiently(&self, patience: std::time::Duration) -> bool {
+        let mut deadline = None;
+        let mut backoff = 1u32;
+        loop {
+            {
+                let mut inner = lock(&self.inner);
+                match inner.state {
+                    _ if inner.closed => return false,
+                    RunState::Idle => {
+                        debug_assert_eq!(inner.run.len, 0);
+                        inner.state = RunState::Running;
+                        return true;
+                    }
+                    RunState::Running if inner.run.len == 0 => {}
+                    _ => return false,
+                }
+            }
+            let now = std::time::Instant::now();
+            match deadline {
+                None => deadline = Some(now + patience),
+                Some(d) if now >= d => return false,
+                Some(_) => {}
+            }
+            for _ in 0..backoff {
+                std::hint::spin_loop();
+            }
+            backoff = (backoff * 2).min(64);
         }
     }
 

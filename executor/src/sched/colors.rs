@@ -205,6 +205,11 @@ impl ColorMap {
         Ok(cq.clone())
     }
 
+    /// Whether the map refuses joins (the runtime is shutting down).
+    pub(crate) fn is_closed(&self) -> bool {
+        self.closed.load(Relaxed)
+    }
+
     /// Counts a new member into `cq`'s color, from a member of it (the task being polled).
     pub(crate) fn join_queue(cq: &ColorQueue) {
         let prev = cq.members.fetch_add(1, Relaxed);
@@ -270,7 +275,7 @@ impl ColorMap {
         drop(buried);
     }
 
-    /// Colors with members right now.
+    /// Colors with members right now (besides workers' cache entries).
     pub(crate) fn active_colors(&self) -> usize {
         self.shards
             .iter()
@@ -278,7 +283,7 @@ impl ColorMap {
                 lock(s)
                     .colors
                     .values()
-                    .filter(|cq| cq.members.load(Relaxed) > 0)
+                    .filter(|cq| cq.members.load(Relaxed) > cq.cached.load(Relaxed))
                     .count()
             })
             .sum()

@@ -87,6 +87,8 @@ pub(crate) struct ColorQueue {
     pub(crate) home: AtomicUsize,
     /// Tasks (and `block_on` callers) in this color; changed only under the shard lock.
     pub(crate) members: AtomicUsize,
+    /// How many of `members` are workers' [`ColorCache`] entries, not tasks (for metrics).
+    pub(crate) cached: AtomicUsize,
     pub(crate) shared: Arc<Shared>,
     _pad_back: [u8; 64],
 }
@@ -116,6 +118,7 @@ impl ColorQueue {
             shard,
             home: AtomicUsize::new(home),
             members: AtomicUsize::new(0),
+            cached: AtomicUsize::new(0),
             shared: shared.clone(),
         }
     }
@@ -381,6 +384,94 @@ pub(crate) struct Context {
     pub(crate) pending_recolor: Cell<Option<Move>>,
     /// Whether an inline `in_color` section runs on this thread now (see [`Inline`]).
     pub(crate) inline: Cell<bool>,
+    /// Workers only: queues of named colors this worker joined lately (see [`ColorCache`]).
+    pub(crate) color_cache: std::cell::RefCell<ColorCache>,
+}
+
+impl Context {
+    /// Counts a new member into `color` and returns its queue, like [`ColorMap::join`], but
+    /// for a named color on a worker through the worker's [`ColorCache`] first.
+    pub(crate) fn join(&self, color: Color) -> Result<Arc<ColorQueue>, colors::Closed> {
+        let shared = &self.shared;
+        let Some((index, _)) = self.worker else {
+            return shared.colors.join(shared, color, None);
+        };
+        if color.is_fresh() {
+            return shared.colors.join(shared, color, Some(index));
+        }
+        let mut cache = self.color_cache.borrow_mut();
+        if let Some(cq) = cache.get(color) {
+            if shared.colors.is_closed() {
+                return Err(colors::Closed);
+            }
+            // The cache's membership keeps the queue the map's (see `ColorCache`).
+            ColorMap::join_queue(cq);
+            return Ok(cq.clone());
+        }
+        let cq = shared.colors.join(shared, color, Some(index))?;
+        ColorMap::join_queue(&cq);
+        cq.cached.fetch_add(1, Relaxed);
+        if let Some(evicted) = cache.insert(cq.clone()) {
+            ColorCache::give_back(evicted);
+        }
+        Ok(cq)
+    }
+}
+
+/// A worker's small direct-mapped cache of named colors' queues, each held with a membership
+/// of its own.
+///
+/// `in_color(shard, ..)` and `recolor(shard)` name a color whose queue must be found; through
+/// the color map that is a shard lock and a hash lookup shared by every worker, and a color
+/// whose only members come and go (a shard entered by sections) would lose its last member
+/// after every section and be swept and made again. The cache's membership keeps such a queue
+/// in the map (a queue with members is the color's one queue: see `colors`), so a hit is one
+/// atomic increment on a line the caller is about to touch anyway. Fresh colors are not cached:
+/// they are rarely named twice, and holding them would keep their queues from being reused.
+/// Entries are given back when evicted and when the worker exits.
+pub(crate) struct ColorCache {
+    slots: [Option<Arc<ColorQueue>>; COLOR_CACHE_SLOTS],
+}
+
+const COLOR_CACHE_SLOTS: usize = 32;
+
+impl Default for ColorCache {
+    fn default() -> ColorCache {
+        ColorCache {
+            slots: std::array::from_fn(|_| None),
+        }
+    }
+}
+
+impl ColorCache {
+    fn slot(color: Color) -> usize {
+        (colors::mix(color) >> 48) as usize % COLOR_CACHE_SLOTS
+    }
+
+    fn get(&self, color: Color) -> Option<&Arc<ColorQueue>> {
+        self.slots[Self::slot(color)]
+            .as_ref()
+            .filter(|cq| cq.color == color)
+    }
+
+    /// Caches `cq` (with the membership the caller counted for it); returns the entry it
+    /// replaces, whose membership the caller must give back.
+    fn insert(&mut self, cq: Arc<ColorQueue>) -> Option<Arc<ColorQueue>> {
+        self.slots[Self::slot(cq.color)].replace(cq)
+    }
+
+    fn give_back(cq: Arc<ColorQueue>) {
+        cq.cached.fetch_sub(1, Relaxed);
+        cq.shared.colors.leave_now(&cq, 1);
+    }
+
+    /// Gives back every entry's membership (a worker exits).
+    pub(crate) fn clear(&mut self) {
+        self.slots
+            .iter_mut()
+            .filter_map(Option::take)
+            .for_each(ColorCache::give_back);
+    }
 }
 
 /// A color taken for an `in_color` section run *inside the current poll* (the fast path of
@@ -391,13 +482,27 @@ pub(crate) struct Context {
 /// S1 holds for the section's color: it is `Running`, owned by this thread, while the section
 /// is polled, exactly as during a worker's turn. S3 holds: the color was idle, so no task was
 /// waiting in it to be overtaken. The poll holds two colors for that moment (its own and the
-/// section's), but it never *waits* for a color while holding another (only an idle color is
-/// taken, and sections do not nest inline), so this cannot deadlock. If the section does not
+/// section's), but it never waits for a color for long while holding another (it waits at most
+/// [`INLINE_PATIENCE`] for a busy one, and sections do not nest inline), so this cannot
+/// deadlock. If the section does not
 /// finish in that one poll, the color is given back and the task moves into it the ordinary way.
 pub(crate) struct Inline {
     cq: Arc<ColorQueue>,
     prev: *const ColorQueue,
 }
+
+/// How long `in_color` waits for a color that is running a poll on another worker with no
+/// task queued behind it, before it queues the task there instead (see
+/// [`CqCore::try_acquire_patiently`](color_queue::CqCore::try_acquire_patiently)).
+///
+/// Why wait at all: a short critical section (a few microseconds of work on color-owned
+/// state) that finds its color busy would otherwise move the task into the color's queue and
+/// back, two trips through run queues that cost more than the section; and once tasks queue
+/// in a color, every later section finds it busy too. Waiting about as long as such a section
+/// takes keeps colors idle between sections and sections inline, the way an adaptive mutex
+/// spins before it sleeps. It never reorders a color's tasks: it gives up as soon as any task
+/// is queued in the color. The cost is the spin itself when the owner's poll is long.
+const INLINE_PATIENCE: std::time::Duration = std::time::Duration::from_micros(4);
 
 /// Takes `color` for an inline section, if this thread polls a task (not already inside an
 /// inline section) and `color` is idle. If it is busy, asks for the ordinary move instead
@@ -409,14 +514,12 @@ pub(crate) fn try_inline(color: Color) -> Result<Option<Inline>, ()> {
         if prev.is_null() || ctx.inline.get() {
             return Ok(None);
         }
-        let shared = &ctx.shared;
-        let spawner = ctx.worker.map(|(index, _)| index);
         // A membership for the section, so the queue is the map's while we use it (a spawn
         // inside the section joins it).
-        let Ok(cq) = shared.colors.join(shared, color, spawner) else {
+        let Ok(cq) = ctx.join(color) else {
             return Ok(None);
         };
-        if !cq.core.try_acquire() {
+        if !cq.core.try_acquire_patiently(INLINE_PATIENCE) {
             // Busy: the task will move in; the membership taken is the one it needs there.
             ctx.pending_recolor
                 .set(Some(Move::Joined(Joined(Some(cq)))));
@@ -486,13 +589,9 @@ impl Move {
     }
 
     /// The queue to move to, with the task's membership counted in it (`Err`: shut down).
-    pub(crate) fn join(
-        self,
-        shared: &Arc<Shared>,
-        spawner: Option<usize>,
-    ) -> Result<Arc<ColorQueue>, colors::Closed> {
+    pub(crate) fn join(self, ctx: &Context) -> Result<Arc<ColorQueue>, colors::Closed> {
         match self {
-            Move::Color(color) => shared.colors.join(shared, color, spawner),
+            Move::Color(color) => ctx.join(color),
             Move::Queue(to) => {
                 // Held by the task (`HeldColor`), so it has members and is the map's queue.
                 ColorMap::join_queue(&to);

@@ -13,8 +13,8 @@ use super::block_on::{hand_off, is_handoff};
 use super::color_queue::{Released, Turn};
 use super::colors::BURY_BATCH;
 use super::{
-    clone_queue, enter, enter_queue, entered, schedule, ColorQueue, Context, Move, Shared, WorkerMetrics, BATCH,
-    DRIVER_INTERVAL, INBOX_INTERVAL,
+    clone_queue, enter, enter_queue, entered, schedule, ColorQueue, Context, Move, Shared,
+    WorkerMetrics, BATCH, DRIVER_INTERVAL, INBOX_INTERVAL,
 };
 use crate::clock::coarse_now_ns;
 use crate::task::{Notified, RawTask, RunResult};
@@ -55,6 +55,7 @@ impl Worker {
             released: Cell::new(Released::default()),
             pending_recolor: Cell::new(None),
             inline: Cell::new(false),
+            color_cache: Default::default(),
         };
         let _enter = enter(&ctx);
         while !self.shared.is_shutdown() {
@@ -80,6 +81,7 @@ impl Worker {
         if self.searching {
             self.shared.idle.stop_searching();
         }
+        ctx.color_cache.borrow_mut().clear();
         self.flush_buried();
     }
 
@@ -278,8 +280,7 @@ impl Worker {
         target: Move,
         direct: bool,
     ) {
-        let shared = &self.shared;
-        let Ok(to) = target.join(shared, Some(self.index)) else {
+        let Ok(to) = target.join(ctx) else {
             // Shutting down: stay in `from` (the shutdown walk drops it there).
             drop(task);
             return;

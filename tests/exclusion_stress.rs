@@ -1545,7 +1545,11 @@ fn exclusion_holds_with_io_and_timer_wakes() {
         }
         total
     });
-    assert_eq!(violations.load(Ordering::SeqCst), 0, "S1 violated with I/O wakes");
+    assert_eq!(
+        violations.load(Ordering::SeqCst),
+        0,
+        "S1 violated with I/O wakes"
+    );
     // Each round counts once at the pinger and once at the ponger.
     assert_eq!(exchanged, 2 * PAIRS as u64 * rounds);
     let m = rt.handle().metrics();

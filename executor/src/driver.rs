@@ -76,6 +76,12 @@ pub trait Driver: Any + Send + Sync {
 
     /// Makes a current or the next `park` return promptly. Callable from any thread.
     fn unpark(&self);
+
+    /// The runtime has shut down: its workers are gone and no one will call `park` again.
+    /// Whatever still waits on this driver (a socket or timer moved out of the runtime before
+    /// it shut down) should be woken and fail, rather than wait forever. Called once, after
+    /// every task was dropped. The default does nothing.
+    fn shutdown(&self) {}
 }
 
 impl fmt::Debug for dyn Driver {

@@ -488,6 +488,11 @@ impl Runtime {
         // Blocking work: queued closures are cancelled; running ones are waited for (until the
         // same deadline, if any; then their threads are left to finish on their own).
         shared.blocking.shutdown(deadline);
+        // Sources and timers that outlive their tasks (moved out of the runtime) must not wait
+        // for a driver nobody will run again.
+        if let Some(driver) = shared.driver.get() {
+            driver.shutdown();
+        }
     }
 }
 

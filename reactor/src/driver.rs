@@ -152,7 +152,15 @@ impl Reactor {
         interest: Interest,
     ) -> io::Result<(Arc<ScheduledIo>, usize)> {
         let io = Arc::new(ScheduledIo::new());
-        let token = lock(&self.sources).insert(io.clone());
+        let token = {
+            let mut sources = lock(&self.sources);
+            if sources.shut_down {
+                return Err(io::Error::other(
+                    "hue: cannot register a socket: the runtime has shut down",
+                ));
+            }
+            sources.insert(io.clone())
+        };
         if let Err(err) = self.registry.register(source, Token(token), interest) {
             lock(&self.sources).remove(token);
             return Err(err);
@@ -230,6 +238,19 @@ impl Driver for Reactor {
     fn unpark(&self) {
         Reactor::unpark(self);
     }
+
+    /// Every registered source's waits end with an error, now and from now on, and no new
+    /// source can register: a socket that outlived its runtime fails instead of hanging.
+    fn shutdown(&self) {
+        let sources: Vec<Arc<ScheduledIo>> = {
+            let mut table = lock(&self.sources);
+            table.shut_down = true;
+            table.slots.iter().filter_map(|s| s.io.clone()).collect()
+        };
+        for io in sources {
+            io.shutdown();
+        }
+    }
 }
 
 /// The table of registered sources: slot index in the low 32 bits of a token, the slot's
@@ -239,6 +260,8 @@ struct Slab {
     slots: Vec<Slot>,
     free: Vec<u32>,
     len: usize,
+    /// Set by `Driver::shutdown`: no more registrations.
+    shut_down: bool,
 }
 
 struct Slot {

@@ -65,6 +65,9 @@ impl<S: mio::event::Source> PollEvented<S> {
     ) -> Poll<io::Result<ReadyEvent>> {
         let mut progress = ready!(hue_executor::coop::poll_proceed(cx));
         let event = ready!(self.shared.poll_ready(cx, dir));
+        if event.is_shutdown() {
+            return Poll::Ready(Err(shut_down()));
+        }
         progress.made_progress();
         Poll::Ready(Ok(event))
     }
@@ -101,6 +104,9 @@ impl<S: mio::event::Source> PollEvented<S> {
         let Some(event) = self.shared.ready(dir) else {
             return Err(io::ErrorKind::WouldBlock.into());
         };
+        if event.is_shutdown() {
+            return Err(shut_down());
+        }
         match op(self.get_ref()) {
             Err(err) if err.kind() == io::ErrorKind::WouldBlock => {
                 self.clear_readiness(event);
@@ -124,4 +130,12 @@ impl<S: mio::event::Source> Drop for PollEvented<S> {
             let _ = self.reactor.deregister(&mut io, self.token);
         }
     }
+}
+
+/// The error of every operation on a source whose runtime has shut down.
+fn shut_down() -> io::Error {
+    io::Error::other(
+        "hue: the runtime this socket was registered with has shut down, so nothing drives it \
+         any more; make sockets in the runtime that uses them",
+    )
 }

@@ -19,6 +19,8 @@ pub(crate) const READABLE: usize = 0b0_0001;
 pub(crate) const WRITABLE: usize = 0b0_0010;
 pub(crate) const READ_CLOSED: usize = 0b0_0100;
 pub(crate) const WRITE_CLOSED: usize = 0b0_1000;
+/// The reactor shut down: every wait ends, with an error.
+pub(crate) const SHUTDOWN: usize = 0b1000_0000;
 const READY_MASK: usize = 0xFF;
 const TICK_SHIFT: u32 = 8;
 const TICK_MASK: usize = 0xFF << TICK_SHIFT;
@@ -47,12 +49,14 @@ pub(crate) struct ReadyEvent {
 }
 
 impl ReadyEvent {
-    pub(crate) fn is_read_closed(&self) -> bool {
-        self.ready & READ_CLOSED != 0
-    }
-
+    /// The peer will not read any more (or the connection failed).
     pub(crate) fn is_write_closed(&self) -> bool {
         self.ready & WRITE_CLOSED != 0
+    }
+
+    /// The reactor shut down (see [`ScheduledIo::shutdown`]).
+    pub(crate) fn is_shutdown(&self) -> bool {
+        self.ready & SHUTDOWN != 0
     }
 }
 
@@ -105,7 +109,7 @@ impl ScheduledIo {
     /// The readiness in direction `dir`, if any, without registering a waker.
     pub(crate) fn ready(&self, dir: Direction) -> Option<ReadyEvent> {
         let current = self.readiness.load(Acquire);
-        let ready = current & dir.mask();
+        let ready = current & (dir.mask() | SHUTDOWN);
         (ready != 0).then_some(ReadyEvent {
             ready,
             tick: current & TICK_MASK,
@@ -152,8 +156,15 @@ impl ScheduledIo {
         }
     }
 
-    /// Wakes every waiter (the source is going away or the reactor shuts down).
-    pub(crate) fn wake_all(&self) {
+    /// The reactor shut down: from now on every wait is ready at once with [`SHUTDOWN`] set,
+    /// and the current waiters are woken to see it.
+    pub(crate) fn shutdown(&self) {
+        self.readiness.fetch_or(SHUTDOWN, AcqRel);
+        self.wake_all();
+    }
+
+    /// Wakes every waiter.
+    fn wake_all(&self) {
         let (readers, writers) = {
             let mut waiters = lock(&self.waiters);
             (

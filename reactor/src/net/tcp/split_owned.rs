@@ -1,0 +1,266 @@
+//! [`TcpStream::into_split`]: two owned halves sharing one stream.
+
+use std::error::Error;
+use std::fmt;
+use std::io::{self, IoSlice, IoSliceMut};
+use std::net::Shutdown;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use futures_io::{AsyncRead, AsyncWrite};
+
+use super::TcpStream;
+
+/// The read half of a [`TcpStream`] from [`TcpStream::into_split`]: implements
+/// [`AsyncRead`], can move to another task (of any color); the stream's other methods are
+/// reached through [`AsRef<TcpStream>`].
+///
+/// # Examples
+///
+/// ```
+/// use futures::io::{AsyncReadExt, AsyncWriteExt};
+/// # use hue_reactor::net::{TcpListener, TcpStream};
+/// # let rt = hue_executor::Runtime::builder().workers(2).build()?;
+/// # rt.block_on(async {
+/// # let listener = TcpListener::bind("127.0.0.1:0").await?;
+/// let mut client = TcpStream::connect(listener.local_addr()?).await?;
+/// let (server, _) = listener.accept().await?;
+/// let (mut rd, _wr) = server.into_split();
+/// let reader = hue_executor::spawn(async move {
+///     let mut buf = [0; 4];
+///     rd.read_exact(&mut buf).await.map(|_| buf)
+/// });
+/// client.write_all(b"data").await?;
+/// assert_eq!(&reader.await.unwrap()?, b"data");
+/// # Ok::<(), std::io::Error>(()) })?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct OwnedReadHalf {
+    inner: Arc<TcpStream>,
+}
+
+/// The write half of a [`TcpStream`] from [`TcpStream::into_split`]: implements
+/// [`AsyncWrite`], can move to another task (of any color).
+///
+/// Dropping it shuts down the write direction of the stream (the peer reads EOF), as
+/// `poll_close` does; [`forget`](Self::forget) drops it without that. The stream's other
+/// methods are reached through [`AsRef<TcpStream>`].
+///
+/// # Examples
+///
+/// ```
+/// use futures::io::{AsyncReadExt, AsyncWriteExt};
+/// # use hue_reactor::net::{TcpListener, TcpStream};
+/// # let rt = hue_executor::Runtime::builder().workers(2).build()?;
+/// # rt.block_on(async {
+/// # let listener = TcpListener::bind("127.0.0.1:0").await?;
+/// let mut client = TcpStream::connect(listener.local_addr()?).await?;
+/// let (server, _) = listener.accept().await?;
+/// let (_rd, mut wr) = server.into_split();
+/// hue_executor::spawn(async move { wr.write_all(b"done").await }).await.unwrap()?;
+/// let mut got = Vec::new();
+/// client.read_to_end(&mut got).await?; // EOF: the dropped write half shut down writing
+/// assert_eq!(got, b"done");
+/// # Ok::<(), std::io::Error>(()) })?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct OwnedWriteHalf {
+    inner: Arc<TcpStream>,
+    shutdown_on_drop: bool,
+}
+
+/// The halves given to `reunite` came from different streams; both are given back.
+///
+/// # Examples
+///
+/// ```
+/// # use hue_reactor::net::{TcpListener, TcpStream};
+/// # let rt = hue_executor::Runtime::builder().workers(2).build()?;
+/// # rt.block_on(async {
+/// # let listener = TcpListener::bind("127.0.0.1:0").await?;
+/// let a = TcpStream::connect(listener.local_addr()?).await?;
+/// let b = TcpStream::connect(listener.local_addr()?).await?;
+/// let (a_rd, _a_wr) = a.into_split();
+/// let (_b_rd, b_wr) = b.into_split();
+/// let err = a_rd.reunite(b_wr).unwrap_err();
+/// let (a_rd, b_wr) = (err.0, err.1); // nothing lost
+/// # drop((a_rd, b_wr));
+/// # Ok::<(), std::io::Error>(()) })?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct ReuniteError(pub OwnedReadHalf, pub OwnedWriteHalf);
+
+impl fmt::Display for ReuniteError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("tried to reunite halves that are not from the same TcpStream")
+    }
+}
+
+impl Error for ReuniteError {}
+
+pub(super) fn split_owned(stream: TcpStream) -> (OwnedReadHalf, OwnedWriteHalf) {
+    let inner = Arc::new(stream);
+    (
+        OwnedReadHalf {
+            inner: inner.clone(),
+        },
+        OwnedWriteHalf {
+            inner,
+            shutdown_on_drop: true,
+        },
+    )
+}
+
+fn reunite(read: OwnedReadHalf, mut write: OwnedWriteHalf) -> Result<TcpStream, ReuniteError> {
+    if !Arc::ptr_eq(&read.inner, &write.inner) {
+        return Err(ReuniteError(read, write));
+    }
+    write.shutdown_on_drop = false;
+    drop(write);
+    Ok(Arc::try_unwrap(read.inner)
+        .unwrap_or_else(|_| unreachable!("the two halves hold the only references")))
+}
+
+impl OwnedReadHalf {
+    /// Puts the stream back together, if `other` is its write half; else both halves are
+    /// returned in the error.
+    ///
+    /// # Errors
+    ///
+    /// [`ReuniteError`] if the halves are from different streams.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use hue_reactor::net::{TcpListener, TcpStream};
+    /// # let rt = hue_executor::Runtime::builder().workers(2).build()?;
+    /// # rt.block_on(async {
+    /// # let listener = TcpListener::bind("127.0.0.1:0").await?;
+    /// let stream = TcpStream::connect(listener.local_addr()?).await?;
+    /// let (rd, wr) = stream.into_split();
+    /// let stream: TcpStream = rd.reunite(wr).unwrap();
+    /// # drop(stream);
+    /// # Ok::<(), std::io::Error>(()) })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn reunite(self, other: OwnedWriteHalf) -> Result<TcpStream, ReuniteError> {
+        reunite(self, other)
+    }
+}
+
+impl OwnedWriteHalf {
+    /// Puts the stream back together, if `other` is its read half (see
+    /// [`OwnedReadHalf::reunite`]).
+    ///
+    /// # Errors
+    ///
+    /// [`ReuniteError`] if the halves are from different streams.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use hue_reactor::net::{TcpListener, TcpStream};
+    /// # let rt = hue_executor::Runtime::builder().workers(2).build()?;
+    /// # rt.block_on(async {
+    /// # let listener = TcpListener::bind("127.0.0.1:0").await?;
+    /// let stream = TcpStream::connect(listener.local_addr()?).await?;
+    /// let (rd, wr) = stream.into_split();
+    /// let stream = wr.reunite(rd).unwrap();
+    /// # drop(stream);
+    /// # Ok::<(), std::io::Error>(()) })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn reunite(self, other: OwnedReadHalf) -> Result<TcpStream, ReuniteError> {
+        reunite(other, self)
+    }
+
+    /// Drops the write half without shutting down the write direction: the stream stays
+    /// open for writing until the read half is dropped too.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use hue_reactor::net::{TcpListener, TcpStream};
+    /// # let rt = hue_executor::Runtime::builder().workers(2).build()?;
+    /// # rt.block_on(async {
+    /// # let listener = TcpListener::bind("127.0.0.1:0").await?;
+    /// let stream = TcpStream::connect(listener.local_addr()?).await?;
+    /// let (rd, wr) = stream.into_split();
+    /// wr.forget(); // no EOF for the peer yet
+    /// # drop(rd);
+    /// # Ok::<(), std::io::Error>(()) })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn forget(mut self) {
+        self.shutdown_on_drop = false;
+    }
+}
+
+impl Drop for OwnedWriteHalf {
+    fn drop(&mut self) {
+        if self.shutdown_on_drop {
+            // The peer may be gone already (`NotConnected`): nothing to report from a drop.
+            let _ = self.inner.shutdown(Shutdown::Write);
+        }
+    }
+}
+
+impl AsRef<TcpStream> for OwnedReadHalf {
+    fn as_ref(&self) -> &TcpStream {
+        &self.inner
+    }
+}
+
+impl AsRef<TcpStream> for OwnedWriteHalf {
+    fn as_ref(&self) -> &TcpStream {
+        &self.inner
+    }
+}
+
+impl AsyncRead for OwnedReadHalf {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        self.inner.poll_read_priv(cx, buf)
+    }
+
+    fn poll_read_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &mut [IoSliceMut<'_>],
+    ) -> Poll<io::Result<usize>> {
+        self.inner.poll_read_vectored_priv(cx, bufs)
+    }
+}
+
+impl AsyncWrite for OwnedWriteHalf {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        self.inner.poll_write_priv(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        self.inner.poll_write_vectored_priv(cx, bufs)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_close(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.inner.shutdown_write()
+    }
+}

@@ -55,7 +55,7 @@ const EVENTS_CAPACITY: usize = 1024;
 ///     .workers(2)
 ///     .driver(Arc::new(Reactor::new()?))
 ///     .build()?;
-/// rt.block_on(hue_reactor::time::sleep(std::time::Duration::from_millis(1)));
+/// rt.block_on(async { hue_reactor::time::sleep(std::time::Duration::from_millis(1)).await });
 /// # Ok::<(), std::io::Error>(())
 /// ```
 pub struct Reactor {
@@ -250,6 +250,7 @@ impl Driver for Reactor {
         for io in sources {
             io.shutdown();
         }
+        self.timers.shutdown();
     }
 }
 

@@ -269,26 +269,6 @@ impl CqCore {
         }
     }
 
-    /// A task moved in by the worker running another color joins this one: it becomes a
-    /// member, and if the color is `Idle` the caller takes it (`Running`, as
-    /// [`try_acquire_patiently`](Self::try_acquire_patiently) does) to poll the task at once: `Ok(task)`, not
-    /// queued. Otherwise it is queued like [`push_new`](Self::push_new) (`Err(push)`).
-    /// Nothing waits in an idle color, so running the task first keeps S3.
-    pub(crate) fn push_new_or_acquire(&self, task: Notified) -> Result<Notified, Push> {
-        let mut inner = lock(&self.inner);
-        if inner.closed {
-            return Err(Push::Closed(task));
-        }
-        inner.members.push(task.raw());
-        if inner.state == RunState::Idle {
-            debug_assert_eq!(inner.run.len, 0);
-            inner.state = RunState::Running;
-            return Ok(task);
-        }
-        inner.run.push_back(task.into_raw());
-        Err(Push::Queued)
-    }
-
     /// Appends a runnable task (it became runnable now: S3).
     pub(crate) fn push(&self, task: Notified) -> Push {
         self.enqueue(task, false)

@@ -840,17 +840,8 @@ pub(crate) fn enter_queue(task: Notified, worker: Option<usize>) {
     // reference keeps the queue alive while the task is not complete.
     let cq_ptr = unsafe { task.raw().color_queue() };
     // SAFETY: as above.
-    let push = unsafe { &*cq_ptr }.core.push_new(task);
-    entered(cq_ptr, push, worker);
-}
-
-/// What follows pushing a task that joined `cq_ptr` (see [`enter_queue`]): scheduling the
-/// color, or undoing the membership if the runtime shut down.
-pub(crate) fn entered(cq_ptr: *const ColorQueue, push: Push, worker: Option<usize>) {
-    // SAFETY: the pushed task's header reference keeps the queue alive (a `Closed` task still
-    // holds it).
     let cq = unsafe { &*cq_ptr };
-    match push {
+    match cq.core.push_new(task) {
         Push::Queued => {}
         // SAFETY: as above; this makes the run queue's own handle.
         Push::Schedule => cq.shared.schedule_color(unsafe { clone_queue(cq_ptr) }),

@@ -10,7 +10,7 @@
 //! re-checking the queues, and a notifier checks for sleepers only after a `SeqCst` fence that
 //! follows its push; so either the notifier sees the sleeper or the sleeper sees the work.
 
-use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed, Ordering::SeqCst};
 use std::sync::{Condvar, Mutex};
 
 use super::lock;
@@ -156,6 +156,11 @@ impl Idle {
     /// Returns whether the caller was the last searcher.
     pub(crate) fn stop_searching(&self) -> bool {
         self.num_searching.fetch_sub(1, SeqCst) == 1
+    }
+
+    /// A cheap hint: someone sleeps and no one searches, so `notify_one` would wake someone.
+    pub(crate) fn may_notify(&self) -> bool {
+        self.num_sleeping.load(Relaxed) != 0 && self.num_searching.load(Relaxed) == 0
     }
 
     pub(crate) fn num_searching(&self) -> usize {

@@ -13,8 +13,8 @@ use super::block_on::{hand_off, is_handoff};
 use super::color_queue::{Released, Turn};
 use super::colors::BURY_BATCH;
 use super::{
-    clone_queue, enter, enter_queue, entered, schedule, ColorQueue, Context, Move, Shared,
-    WorkerMetrics, BATCH, DRIVER_INTERVAL, INBOX_INTERVAL,
+    enter, enter_queue, schedule, ColorQueue, Context, Move, Shared, WorkerMetrics, BATCH,
+    DRIVER_INTERVAL, INBOX_INTERVAL,
 };
 use crate::clock::coarse_now_ns;
 use crate::task::{Notified, RawTask, RunResult};
@@ -61,6 +61,7 @@ impl Worker {
         while !self.shared.is_shutdown() {
             if let Some(cq) = self.next_local() {
                 self.found_work();
+                self.share_backlog();
                 self.run_color(&ctx, cq);
                 continue;
             }
@@ -83,6 +84,19 @@ impl Worker {
         }
         ctx.color_cache.borrow_mut().clear();
         self.flush_buried();
+    }
+
+    /// About to run a color while others wait in the local deque: if a worker sleeps and none
+    /// is searching, wake one to steal them. A color queued alone does not wake anyone when it
+    /// is queued (it will run right after the current poll, see `schedule_color`), but that
+    /// poll may be long, or be followed by others: at the start of each turn the colors still
+    /// queued behind it are offered to idle workers (tokio wakes a parked worker whenever its
+    /// run queue holds more than the task about to run, for the same reason). The check is
+    /// two relaxed loads when everyone is busy.
+    fn share_backlog(&self) {
+        if !self.local.is_empty() && self.shared.idle.may_notify() {
+            self.shared.notify_one();
+        }
     }
 
     fn metrics(&self) -> &WorkerMetrics {
@@ -204,9 +218,7 @@ impl Worker {
                 let recolor = ctx.pending_recolor.take();
                 if let RunResult::Requeue(notified) = result {
                     match recolor {
-                        Some(to) if to.leaves(&cq) => {
-                            self.move_task(ctx, &cq, notified, to, true);
-                        }
+                        Some(to) if to.leaves(&cq) => self.move_task(ctx, &cq, notified, to),
                         _ => {
                             // SAFETY: a requeued task's notification gives the right to read
                             // its color.
@@ -268,18 +280,11 @@ impl Worker {
     /// is running) to `target`: it leaves `from`'s member list and count, joins `target`, and is
     /// queued at the back of `target`'s queue like any task that became runnable.
     ///
-    /// With `direct`, if `target` is idle this worker takes it and polls the task there at
-    /// once ([`run_moved`](Self::run_moved)) instead of queueing it: a task returning from an
-    /// `in_color` section to its own color, usually idle while it was away, then goes on
-    /// where it is, cache-hot, without a trip through a run queue.
-    fn move_task(
-        &mut self,
-        ctx: &Context,
-        from: &Arc<ColorQueue>,
-        task: Notified,
-        target: Move,
-        direct: bool,
-    ) {
+    /// (Polling the task at once when `target` is idle, as a turn nested in `from`'s, was
+    /// tried and dropped: the nested poll holds `from` for as long as the task runs, and a
+    /// task that returns from a short section to long work of its own kept the section's color
+    /// busy meanwhile, so every other task wanting that color queued behind it.)
+    fn move_task(&mut self, ctx: &Context, from: &Arc<ColorQueue>, task: Notified, target: Move) {
         let Ok(to) = target.join(ctx) else {
             // Shutting down: stay in `from` (the shutdown walk drops it there).
             drop(task);
@@ -296,72 +301,9 @@ impl Worker {
             raw.set_color_queue(Arc::into_raw(to));
             Arc::from_raw(old)
         };
-        if direct {
-            // SAFETY: holding the notification is the right to read the task's color; its
-            // header's reference keeps the queue alive.
-            let to = unsafe { raw.color_queue() };
-            // SAFETY: as above.
-            match unsafe { &*to }.core.push_new_or_acquire(task) {
-                Ok(task) => self.run_moved(ctx, to, task, Arc::as_ptr(from)),
-                Err(push) => entered(to, push, Some(self.index)),
-            }
-        } else {
-            enter_queue(task, Some(self.index));
-        }
+        enter_queue(task, Some(self.index));
         if let Some(empty) = self.shared.colors.leave(&from_ref, 1) {
             self.buried.push(empty);
-        }
-    }
-
-    /// Polls `task`, which just moved into `to_ptr`, a color this worker took because it was
-    /// idle ([`CqCore::push_new_or_acquire`]): one poll as a turn of `to` nested in the
-    /// current turn of `from`. S1 holds: this worker owns both colors (`Running`) and polls
-    /// one task at a time; S3: `to` had no task waiting. A move the task asks for now is
-    /// queued, not nested again, so nesting is one level deep and a turn polls at most twice
-    /// its batch (S7).
-    fn run_moved(
-        &mut self,
-        ctx: &Context,
-        to_ptr: *const ColorQueue,
-        task: Notified,
-        from: *const ColorQueue,
-    ) {
-        // SAFETY: the task's membership keeps the queue alive now; our own reference keeps it
-        // alive after the task completes and gives it back.
-        let to = unsafe { clone_queue(to_ptr) };
-        if to.home.load(Relaxed) != self.index {
-            to.home.store(self.index, Relaxed);
-        }
-        let outer_released = ctx.released.take();
-        ctx.current.set(to_ptr);
-        WorkerMetrics::bump(&self.metrics().polls);
-        let result = RawTask::run(task);
-        self.time_poll();
-        let recolor = ctx.pending_recolor.take();
-        let mut requeue = None;
-        if let RunResult::Requeue(notified) = result {
-            match recolor {
-                Some(target) if target.leaves(&to) => {
-                    self.move_task(ctx, &to, notified, target, false);
-                }
-                _ => {
-                    // SAFETY: a requeued task's notification gives the right to read its color.
-                    if unsafe { notified.raw().color_queue() } == to_ptr {
-                        requeue = Some(notified);
-                    } else {
-                        schedule(notified);
-                    }
-                }
-            }
-        }
-        let released = ctx.released.take();
-        let turn = to.core.finish_turn(requeue, None, released);
-        ctx.current.set(ptr::null());
-        self.retire(&to, released);
-        ctx.current.set(from);
-        ctx.released.set(outer_released);
-        if let Turn::Rescheduled = turn {
-            self.shared.schedule_color(to);
         }
     }
 

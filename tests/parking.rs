@@ -155,7 +155,8 @@ fn an_idle_worker_drives_the_driver_and_wakes_reach_it() {
 }
 
 /// The reactor, installed by the first source, is what an idle worker parks on; with a source
-/// registered and its task waiting, the runtime stays asleep until the event, which wakes it.
+/// registered, a far timer pending and their tasks waiting, the runtime stays asleep until
+/// the event, which wakes it.
 #[test]
 fn idle_runtime_with_the_reactor_sleeps_until_an_event() {
     let _watchdog = watchdog(Duration::from_secs(30));
@@ -169,6 +170,10 @@ fn idle_runtime_with_the_reactor_sleeps_until_an_event() {
         "the first source installs the reactor"
     );
     let waiter = rt.handle().spawn(async move { usr2.recv().await });
+    // A timer pending far in the future: the driver's wait is bounded by it, not woken by it.
+    let sleeper = rt
+        .handle()
+        .spawn(async { hue::time::sleep(Duration::from_secs(3600)).await });
     let before = settle(&rt);
     let polls_before: u64 = {
         let m = rt.handle().metrics();
@@ -182,4 +187,6 @@ fn idle_runtime_with_the_reactor_sleeps_until_an_event() {
     // SAFETY: raise has no memory-safety preconditions.
     assert_eq!(unsafe { libc::raise(libc::SIGUSR2) }, 0);
     assert_eq!(rt.block_on(waiter).unwrap(), Some(()));
+    assert!(!sleeper.is_finished(), "an hour's sleep fired early");
+    sleeper.abort();
 }

@@ -39,6 +39,10 @@ pub use hue_executor::coop;
 #[doc(inline)]
 pub use hue_reactor::{net, signal, time, Reactor};
 
+/// Running existing async code on hue: futures' `Spawn`, tokio's I/O traits and context
+/// (feature `tokio`), hyper's runtime traits (feature `hyper`). See [`hue_compat`].
+pub use hue_compat as compat;
+
 /// The README's examples, compiled and run as doctests.
 #[doc = include_str!("../README.md")]
 #[cfg(doctest)]

@@ -1,6 +1,9 @@
 //! hue-compat: shims so existing async code (futures, tokio's I/O traits, hyper) runs on hue.
 //!
-//! Filled by the compat issue; for now it only re-exports the executor's spawn API that the
-//! shims will adapt.
+//! (Module docs and the porting guide: filled by the compat work.)
 
-pub use hue_executor::{spawn_colored, Color};
+pub mod futures;
+#[cfg(feature = "tokio")]
+pub mod tokio;
+#[cfg(feature = "hyper")]
+pub mod hyper;

@@ -1,0 +1,1 @@
+//! futures shims (to be filled).

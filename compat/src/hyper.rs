@@ -1,0 +1,1 @@
+//! hyper shims (to be filled).

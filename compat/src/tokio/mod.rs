@@ -1,0 +1,1 @@
+//! tokio shims (to be filled).

@@ -83,24 +83,27 @@ pub fn timeout_at<F: IntoFuture>(deadline: Instant, future: F) -> Timeout<F::Int
     }
 }
 
-/// The future returned by [`timeout`] and [`timeout_at`].
-///
-/// ```
-/// use std::time::Duration;
-/// use hue_reactor::time::timeout;
-///
-/// let rt = hue_executor::Runtime::builder().workers(2).build()?;
-/// rt.block_on(async {
-///     let t = timeout(Duration::from_secs(1), async { "done" });
-///     assert_eq!(t.await, Ok("done"));
-/// });
-/// # Ok::<(), std::io::Error>(())
-/// ```
-#[must_use = "futures do nothing unless you `.await` or poll them"]
-#[derive(Debug)]
-pub struct Timeout<F> {
-    value: F,
-    delay: Sleep,
+pin_project_lite::pin_project! {
+    /// The future returned by [`timeout`] and [`timeout_at`].
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use hue_reactor::time::timeout;
+    ///
+    /// let rt = hue_executor::Runtime::builder().workers(2).build()?;
+    /// rt.block_on(async {
+    ///     let t = timeout(Duration::from_secs(1), async { "done" });
+    ///     assert_eq!(t.await, Ok("done"));
+    /// });
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    #[must_use = "futures do nothing unless you `.await` or poll them"]
+    #[derive(Debug)]
+    pub struct Timeout<F> {
+        #[pin]
+        value: F,
+        delay: Sleep,
+    }
 }
 
 impl<F> Timeout<F> {
@@ -161,16 +164,9 @@ impl<F: Future> Future for Timeout<F> {
     type Output = Result<F::Output, Elapsed>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        // SAFETY: structural pinning of `value` (the pin-project pattern). `value` is never
-        // moved out of a pinned `Timeout`: `Timeout` has no `Drop` impl, `into_inner` and
-        // `get_mut` need an unpinned `Timeout` (`get_mut` through `Pin` requires
-        // `Timeout: Unpin`, which holds only if `F: Unpin`, as the auto trait derives it),
-        // and `delay` is `Unpin` and is only reached by `&mut`.
-        let this = unsafe { self.get_unchecked_mut() };
-        // SAFETY: see above: `this.value` stays pinned, as `self` was.
-        let value = unsafe { Pin::new_unchecked(&mut this.value) };
+        let this = self.project();
         let had_budget = coop::has_budget_remaining();
-        if let Poll::Ready(v) = value.poll(cx) {
+        if let Poll::Ready(v) = this.value.poll(cx) {
             return Poll::Ready(Ok(v));
         }
         let delay = if had_budget && !coop::has_budget_remaining() {
@@ -178,7 +174,7 @@ impl<F: Future> Future for Timeout<F> {
             // future that is always ready would never time out.
             this.delay.poll_elapsed(cx)
         } else {
-            Pin::new(&mut this.delay).poll(cx)
+            Pin::new(this.delay).poll(cx)
         };
         delay.map(|()| Err(Elapsed(())))
     }

@@ -8,6 +8,11 @@
 //!
 //! The reactor knows no colors: it stores and wakes `std::task::Waker`s, and the executor
 //! puts the woken tasks in their colors' queues.
+//!
+//! No `unsafe` code: mio, socket2 and signal-hook hold the system calls, and the timer wheel
+//! and the source table link their entries by index.
+
+#![forbid(unsafe_code)]
 
 mod driver;
 mod io;

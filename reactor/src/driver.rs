@@ -23,6 +23,7 @@
 //! an idle worker parks in `epoll_wait` instead of on its condvar.
 
 use std::any::Any;
+use std::cell::Cell;
 use std::fmt;
 use std::io;
 use std::sync::atomic::{AtomicU8, Ordering::Relaxed};
@@ -35,6 +36,11 @@ use mio::{Events, Interest, Token};
 
 use crate::io::scheduled_io::{lock, ScheduledIo, READABLE, READ_CLOSED, WRITABLE, WRITE_CLOSED};
 use crate::time::Timers;
+
+thread_local! {
+    /// Set while this thread, inside `park`, wakes the tasks whose events fired.
+    static WAKING: Cell<bool> = const { Cell::new(false) };
+}
 
 /// The token of the reactor's own mio waker.
 const WAKER_TOKEN: Token = Token(usize::MAX);
@@ -139,8 +145,12 @@ impl Reactor {
         }
     }
 
-    /// Interrupts the current `epoll_wait` (or makes the next one return at once).
+    /// Interrupts the current `epoll_wait` (or makes the next one return at once). A no-op on
+    /// the thread that is inside `park`, waking the tasks of its events: it is not waiting.
     pub(crate) fn unpark(&self) {
+        if WAKING.with(Cell::get) {
+            return;
+        }
         // A failed eventfd write means the counter is saturated: the poll will return anyway.
         let _ = self.waker.wake();
     }
@@ -223,7 +233,20 @@ impl Reactor {
         }
         self.timers.after_park(Instant::now(), wake);
         // Waking may schedule tasks and unpark workers: do it with no reactor lock held but
-        // the poll state's (only this thread polls, and the buffer is reused).
+        // the poll state's (only this thread polls, and the buffer is reused). A wake that
+        // targets this very thread (its worker is the one parked here) asks to unpark the
+        // driver: it is awake already, so `unpark` skips the eventfd write that would make the
+        // next `epoll_wait` return at once for nothing.
+        struct Waking;
+        impl Drop for Waking {
+            fn drop(&mut self) {
+                // Also on unwind (a waker that panics), or this thread's later unparks of a
+                // driver parked by another worker would be skipped.
+                WAKING.with(|w| w.set(false));
+            }
+        }
+        WAKING.with(|w| w.set(true));
+        let _waking = Waking;
         for waker in wake.drain(..) {
             waker.wake();
         }

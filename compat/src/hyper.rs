@@ -1,1 +1,0 @@
-//! hyper shims (to be filled).

@@ -183,9 +183,10 @@ where
     }
 }
 
-/// Implements the futures-io traits for a stream type `$ty`, given how to get the stream
-/// (with its `poll_*_priv` methods) from `$this: Pin<&mut $ty>`.
-macro_rules! stream_traits {
+/// Implements futures-io's `AsyncRead` for `$ty`, given how to get the stream (with its
+/// `poll_*_priv` methods) from `$this: Pin<&mut $ty>`. Used by the streams and their read
+/// halves.
+macro_rules! stream_read_trait {
     ($ty:ty, $this:ident => $get:expr) => {
         impl ::futures_io::AsyncRead for $ty {
             fn poll_read(
@@ -206,7 +207,13 @@ macro_rules! stream_traits {
                 $get.poll_read_vectored_priv(cx, bufs)
             }
         }
+    };
+}
 
+/// Implements futures-io's `AsyncWrite` for `$ty` (see [`stream_read_trait`]); `poll_close`
+/// shuts down the write direction. Used by the streams and their write halves.
+macro_rules! stream_write_trait {
+    ($ty:ty, $this:ident => $get:expr) => {
         impl ::futures_io::AsyncWrite for $ty {
             fn poll_write(
                 self: ::std::pin::Pin<&mut Self>,
@@ -245,4 +252,12 @@ macro_rules! stream_traits {
     };
 }
 
-pub(crate) use stream_traits;
+/// Both futures-io traits for a stream type (see [`stream_read_trait`]).
+macro_rules! stream_traits {
+    ($ty:ty, $this:ident => $get:expr) => {
+        $crate::net::stream_io::stream_read_trait!($ty, $this => $get);
+        $crate::net::stream_io::stream_write_trait!($ty, $this => $get);
+    };
+}
+
+pub(crate) use {stream_read_trait, stream_traits, stream_write_trait};

@@ -1,15 +1,9 @@
 //! [`UnixStream::split`]: two halves borrowing one stream.
 
-use std::io::{self, IoSlice, IoSliceMut};
-use std::pin::Pin;
-use std::task::{Context, Poll};
-
-use futures_io::{AsyncRead, AsyncWrite};
-
 use super::UnixStream;
 
 /// The read half of a [`UnixStream`] borrowed by [`UnixStream::split`]: implements
-/// [`AsyncRead`]; the stream's other methods (`peek`, `readable`, `peer_addr`...) are
+/// [`AsyncRead`](futures_io::AsyncRead); the stream's other methods (`peek`, `readable`, `peer_addr`...) are
 /// reached through [`AsRef<UnixStream>`].
 ///
 /// # Examples
@@ -32,7 +26,7 @@ use super::UnixStream;
 pub struct ReadHalf<'a>(&'a UnixStream);
 
 /// The write half of a [`UnixStream`] borrowed by [`UnixStream::split`]: implements
-/// [`AsyncWrite`] (`poll_close` shuts down the write direction); the stream's other methods
+/// [`AsyncWrite`](futures_io::AsyncWrite) (`poll_close` shuts down the write direction); the stream's other methods
 /// are reached through [`AsRef<UnixStream>`].
 ///
 /// # Examples
@@ -71,46 +65,6 @@ impl AsRef<UnixStream> for WriteHalf<'_> {
     }
 }
 
-impl AsyncRead for ReadHalf<'_> {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut [u8],
-    ) -> Poll<io::Result<usize>> {
-        self.0.poll_read_priv(cx, buf)
-    }
+crate::net::stream_io::stream_read_trait!(ReadHalf<'_>, this => this.0);
 
-    fn poll_read_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &mut [IoSliceMut<'_>],
-    ) -> Poll<io::Result<usize>> {
-        self.0.poll_read_vectored_priv(cx, bufs)
-    }
-}
-
-impl AsyncWrite for WriteHalf<'_> {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        self.0.poll_write_priv(cx, buf)
-    }
-
-    fn poll_write_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        self.0.poll_write_vectored_priv(cx, bufs)
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn poll_close(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.0.shutdown_write()
-    }
-}
+crate::net::stream_io::stream_write_trait!(WriteHalf<'_>, this => this.0);

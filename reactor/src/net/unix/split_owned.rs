@@ -2,18 +2,13 @@
 
 use std::error::Error;
 use std::fmt;
-use std::io::{self, IoSlice, IoSliceMut};
 use std::net::Shutdown;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
-
-use futures_io::{AsyncRead, AsyncWrite};
 
 use super::UnixStream;
 
 /// The read half of a [`UnixStream`] from [`UnixStream::into_split`]: implements
-/// [`AsyncRead`], can move to another task (of any color); the stream's other methods are
+/// [`AsyncRead`](futures_io::AsyncRead), can move to another task (of any color); the stream's other methods are
 /// reached through [`AsRef<UnixStream>`].
 ///
 /// # Examples
@@ -40,7 +35,7 @@ pub struct OwnedReadHalf {
 }
 
 /// The write half of a [`UnixStream`] from [`UnixStream::into_split`]: implements
-/// [`AsyncWrite`], can move to another task (of any color).
+/// [`AsyncWrite`](futures_io::AsyncWrite), can move to another task (of any color).
 ///
 /// Dropping it shuts down the write direction of the stream (the peer reads EOF), as
 /// `poll_close` does; [`forget`](Self::forget) drops it without that. The stream's other
@@ -212,46 +207,6 @@ impl AsRef<UnixStream> for OwnedWriteHalf {
     }
 }
 
-impl AsyncRead for OwnedReadHalf {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut [u8],
-    ) -> Poll<io::Result<usize>> {
-        self.inner.poll_read_priv(cx, buf)
-    }
+crate::net::stream_io::stream_read_trait!(OwnedReadHalf, this => this.inner);
 
-    fn poll_read_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &mut [IoSliceMut<'_>],
-    ) -> Poll<io::Result<usize>> {
-        self.inner.poll_read_vectored_priv(cx, bufs)
-    }
-}
-
-impl AsyncWrite for OwnedWriteHalf {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        self.inner.poll_write_priv(cx, buf)
-    }
-
-    fn poll_write_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        self.inner.poll_write_vectored_priv(cx, bufs)
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn poll_close(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.inner.shutdown_write()
-    }
-}
+crate::net::stream_io::stream_write_trait!(OwnedWriteHalf, this => this.inner);

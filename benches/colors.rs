@@ -48,6 +48,9 @@
 //!   stealing off the second worker never gets any of that work).
 //! - `scale_colors`: `hue_1_worker / hue_2_workers` (goal: >= 1.9).
 
+mod common;
+use common::{hue_rt, tokio_rt, NUM_WORKERS};
+
 use std::collections::HashMap;
 use std::hint::black_box;
 use std::ops::Deref;
@@ -58,9 +61,6 @@ use std::time::{Duration, Instant};
 
 use criterion::{Criterion, SamplingMode};
 use hue::{Color, ColorCell};
-
-/// Worker threads of every multi-worker runtime (the machine has 2 cores).
-const NUM_WORKERS: usize = 2;
 
 /// `colored_state`: shards of state.
 const SHARDS: usize = 8;
@@ -238,23 +238,6 @@ impl Drop for Token {
 
 // ---------------------------------------------------------------------------------------------
 // Runtimes
-
-fn hue_rt(workers: usize, steal: bool, name: &str) -> hue::Runtime {
-    hue::Runtime::builder()
-        .workers(workers)
-        .steal(steal)
-        .thread_name(name)
-        .build()
-        .unwrap()
-}
-
-fn tokio_rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(NUM_WORKERS)
-        .enable_all()
-        .build()
-        .unwrap()
-}
 
 // ---------------------------------------------------------------------------------------------
 // colored_state

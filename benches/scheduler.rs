@@ -27,6 +27,9 @@
 //! ratio prices per-color bookkeeping: above 1 is what serializing by color costs, below 1
 //! means scheduling 8 busy colors is cheaper than 200 one-task colors.
 
+mod common;
+use common::{hue_rt, tokio_rt, NUM_WORKERS};
+
 use std::future::Future;
 use std::sync::atomic::AtomicUsize;
 use std::sync::atomic::Ordering::Relaxed;
@@ -37,8 +40,6 @@ use criterion::Criterion;
 use hue::Color;
 use tokio::sync::oneshot;
 
-/// Worker threads in both runtimes.
-const NUM_WORKERS: usize = 2;
 /// Tasks spawned by `spawn_many_local` and `spawn_many_remote`.
 const NUM_SPAWN: usize = 10_000;
 /// `yield_now()` calls per task in `yield_many` and `colored_fifo`.
@@ -51,22 +52,6 @@ const NUM_PINGS: usize = 1_000;
 const CHAIN: usize = 1_000;
 /// Colors used by `colored_fifo`.
 const FIFO_COLORS: u64 = 8;
-
-fn hue_rt() -> hue::Runtime {
-    hue::Runtime::builder()
-        .workers(NUM_WORKERS)
-        .thread_name("hue-bench-worker")
-        .build()
-        .unwrap()
-}
-
-fn tokio_rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(NUM_WORKERS)
-        .enable_all()
-        .build()
-        .unwrap()
-}
 
 /// Spawns `fut` on the current hue runtime in a color of its own.
 fn hue_spawn<F>(fut: F) -> hue::JoinHandle<F::Output>
@@ -354,7 +339,7 @@ fn main() {
 
     // One runtime per system for the whole binary; idle workers of one park while the other
     // is measured.
-    let hue = hue_rt();
+    let hue = hue_rt(NUM_WORKERS, true, "hue-bench-worker");
     let tokio = tokio_rt();
 
     spawn_many_local(&mut c, &hue, &tokio);

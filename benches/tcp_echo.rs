@@ -33,6 +33,9 @@
 //! and prints the median of the per-pair ratios (with hue's per-worker counters per
 //! iteration).
 
+mod common;
+use common::{hue_rt, tokio_rt, NUM_WORKERS};
+
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -41,8 +44,6 @@ use futures::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use hue::Color;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
-/// Worker threads of each runtime.
-const NUM_WORKERS: usize = 2;
 /// Client connections.
 const CONNECTIONS: usize = 64;
 /// Round trips per connection per iteration.
@@ -57,14 +58,6 @@ fn message(c: usize) -> Vec<u8> {
 
 // ---------------------------------------------------------------------------------------------
 // hue
-
-fn hue_rt() -> hue::Runtime {
-    hue::Runtime::builder()
-        .workers(NUM_WORKERS)
-        .thread_name("hue-bench-worker")
-        .build()
-        .unwrap()
-}
 
 /// Starts the echo server and connects the clients.
 fn hue_setup(rt: &hue::Runtime) -> Vec<hue::net::TcpStream> {
@@ -133,14 +126,6 @@ fn hue_iteration(rt: &hue::Runtime, clients: &Mutex<Vec<hue::net::TcpStream>>, c
 
 // ---------------------------------------------------------------------------------------------
 // tokio
-
-fn tokio_rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(NUM_WORKERS)
-        .enable_all()
-        .build()
-        .unwrap()
-}
 
 fn tokio_setup(rt: &tokio::runtime::Runtime) -> Vec<tokio::net::TcpStream> {
     rt.block_on(async {
@@ -278,7 +263,7 @@ fn main() {
         .measurement_time(Duration::from_secs(8))
         .configure_from_args();
 
-    let hue = hue_rt();
+    let hue = hue_rt(NUM_WORKERS, true, "hue-bench-worker");
     let tokio = tokio_rt();
     let hue_clients = Mutex::new(hue_setup(&hue));
     let tokio_clients = Mutex::new(tokio_setup(&tokio));

@@ -31,6 +31,9 @@
 //! less), plus the plain `tokio / hue`. For `timer_churn`, `tokio / hue`, and the same ratio
 //! of the timers' own cost (`timer_churn - churn_baseline`). Goal: >= 1.0.
 
+mod common;
+use common::{hue_rt, tokio_rt, NUM_WORKERS};
+
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::AtomicUsize;
@@ -42,8 +45,6 @@ use std::time::{Duration, Instant};
 use criterion::{Criterion, SamplingMode};
 use hue::Color;
 
-/// Worker threads in both runtimes (the machine has 2 cores).
-const NUM_WORKERS: usize = 2;
 /// `timers`: sleeping tasks per iteration.
 const NUM_SLEEPS: u64 = 100_000;
 /// `timers`: the deadlines are spread evenly over this span from the iteration's start.
@@ -56,22 +57,6 @@ const CHURN_PER_TASK: usize = 500_000;
 const CHURN_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a wait may take before the bench declares a hang.
 const HANG_TIMEOUT: Duration = Duration::from_secs(60);
-
-fn hue_rt() -> hue::Runtime {
-    hue::Runtime::builder()
-        .workers(NUM_WORKERS)
-        .thread_name("hue-bench-timers")
-        .build()
-        .unwrap()
-}
-
-fn tokio_rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(NUM_WORKERS)
-        .enable_all()
-        .build()
-        .unwrap()
-}
 
 /// Counts tasks down; the last one sends on the channel.
 #[derive(Clone)]
@@ -289,7 +274,7 @@ fn main() {
         .measurement_time(Duration::from_secs(5))
         .configure_from_args();
 
-    let hue = hue_rt();
+    let hue = hue_rt(NUM_WORKERS, true, "hue-bench-timers");
     let tokio = tokio_rt();
 
     timers(&mut c, &hue, &tokio);

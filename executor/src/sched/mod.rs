@@ -484,8 +484,8 @@ impl ColorCache {
 /// waiting in it to be overtaken. The poll holds two colors for that moment (its own and the
 /// section's), but it never waits for a color for long while holding another (it waits at most
 /// [`INLINE_PATIENCE`] for a busy one, and sections do not nest inline), so this cannot
-/// deadlock. If the section does not
-/// finish in that one poll, the color is given back and the task moves into it the ordinary way.
+/// deadlock. If the section does not finish in that one poll, the color is given back and the
+/// task moves into it the ordinary way.
 pub(crate) struct Inline {
     cq: Arc<ColorQueue>,
     prev: *const ColorQueue,
@@ -505,7 +505,8 @@ pub(crate) struct Inline {
 const INLINE_PATIENCE: std::time::Duration = std::time::Duration::from_micros(4);
 
 /// Takes `color` for an inline section, if this thread polls a task (not already inside an
-/// inline section) and `color` is idle. If it is busy, asks for the ordinary move instead
+/// inline section) and `color` is idle, or becomes idle within [`INLINE_PATIENCE`] with no
+/// task queued in it. If it stays busy, asks for the ordinary move instead
 /// (with the membership already taken) and returns `Err`; `Ok(None)` outside a task.
 pub(crate) fn try_inline(color: Color) -> Result<Option<Inline>, ()> {
     context(|ctx| {

@@ -19,7 +19,7 @@ use hue::Color;
 use tokio_test::{assert_pending, assert_ready};
 
 mod common;
-use common::{runtime, wait_until, watchdog, watchdog_for};
+use common::{runtime, tcp_pair, wait_until, watchdog, watchdog_for};
 
 // ---------------------------------------------------------------------------------------------
 // helpers
@@ -64,15 +64,6 @@ async fn echo_server(listener: TcpListener) {
             Err(err) => panic!("accept failed: {err}"),
         }
     }
-}
-
-/// A connected pair over loopback: (client, server side).
-async fn pair(listener: &TcpListener) -> (TcpStream, TcpStream) {
-    let client = TcpStream::connect(listener.local_addr().unwrap())
-        .await
-        .unwrap();
-    let (server, _) = listener.accept().await.unwrap();
-    (client, server)
 }
 
 fn pattern(len: usize, seed: usize) -> Vec<u8> {
@@ -141,34 +132,10 @@ fn echo_round_trips_between_colors() {
 // ---------------------------------------------------------------------------------------------
 // 1,000 connections at once
 
-/// Raises the soft RLIMIT_NOFILE to the hard limit; returns the soft limit now in force.
-fn raise_fd_limit() -> u64 {
-    let mut lim = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: `lim` is a valid, writable rlimit.
-    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } != 0 {
-        return 1024;
-    }
-    if lim.rlim_cur < lim.rlim_max {
-        let raised = libc::rlimit {
-            rlim_cur: lim.rlim_max,
-            rlim_max: lim.rlim_max,
-        };
-        // SAFETY: `raised` is a valid rlimit; raising the soft limit up to the hard one is
-        // always allowed.
-        if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raised) } == 0 {
-            return raised.rlim_cur;
-        }
-    }
-    lim.rlim_cur
-}
-
 #[test]
 fn thousand_concurrent_connections() {
     let _w = watchdog_for("thousand_concurrent_connections", Duration::from_secs(120));
-    let limit = raise_fd_limit();
+    let limit = common::raise_fd_limit(u64::MAX);
     // Two descriptors per connection (both ends live here), plus headroom for the runtime,
     // the test harness and the other tests of this binary running at the same time.
     let headroom = 256;
@@ -300,8 +267,8 @@ fn dropping_a_socket_wakes_nothing_by_mistake() {
     let rt = runtime(2);
     rt.block_on(async {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let (mut a_client, a_server) = pair(&listener).await;
-        let (mut b_client, b_server) = pair(&listener).await;
+        let (mut a_client, a_server) = tcp_pair(&listener).await;
+        let (mut b_client, b_server) = tcp_pair(&listener).await;
 
         // A waits on its socket with a waker that counts.
         let (count, waker) = CountingWaker::new();
@@ -312,7 +279,7 @@ fn dropping_a_socket_wakes_nothing_by_mistake() {
         // sees it; its slot and descriptor are then reused by a new connection that gets data.
         b_client.write_all(b"for b").await.unwrap();
         drop(b_server);
-        let (mut c_client, c_server) = pair(&listener).await;
+        let (mut c_client, c_server) = tcp_pair(&listener).await;
         c_client.write_all(b"for c").await.unwrap();
         c_server.readable().await.unwrap();
         drop(b_client); // and a FIN for a socket that is gone
@@ -555,7 +522,7 @@ fn a_ready_socket_spends_the_budget_then_yields() {
     let rt = runtime(1);
     rt.block_on(async {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let (mut client, mut server) = pair(&listener).await;
+        let (mut client, mut server) = tcp_pair(&listener).await;
         client.write_all(&[7u8; 64 * 1024]).await.unwrap();
         server.readable().await.unwrap();
         hue::yield_now().await; // a fresh poll, with a full budget

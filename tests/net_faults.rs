@@ -15,19 +15,10 @@ use hue::net::{TcpListener, TcpSocket, TcpStream, UdpSocket};
 use hue::Color;
 
 mod common;
-use common::{runtime, watchdog};
+use common::{runtime, tcp_pair, watchdog};
 
 fn pattern(len: usize) -> Vec<u8> {
     (0..len).map(|i| (i % 251) as u8).collect()
-}
-
-/// A connected pair over loopback: (client, server side).
-async fn pair(listener: &TcpListener) -> (TcpStream, TcpStream) {
-    let client = TcpStream::connect(listener.local_addr().unwrap())
-        .await
-        .unwrap();
-    let (server, _) = listener.accept().await.unwrap();
-    (client, server)
 }
 
 /// Resets the connection: `SO_LINGER` 0, then close (the peer gets an RST, not a FIN).
@@ -68,7 +59,7 @@ fn peer_reset_in_the_middle_of_a_read() {
     let rt = runtime(2);
     rt.block_on(async {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let (mut client, server) = pair(&listener).await;
+        let (mut client, server) = tcp_pair(&listener).await;
         let (first_tx, first_rx) = futures::channel::oneshot::channel();
         let reader = hue::spawn_colored(Color::fresh(), async move {
             let mut server = server;
@@ -96,7 +87,7 @@ fn peer_reset_in_the_middle_of_a_write() {
     let rt = runtime(2);
     rt.block_on(async {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let (client, server) = pair(&listener).await;
+        let (client, server) = tcp_pair(&listener).await;
         let written = Arc::new(AtomicUsize::new(0));
         let progress = written.clone();
         let writer = hue::spawn_colored(Color::fresh(), async move {
@@ -140,7 +131,7 @@ fn half_close_reads_eof_and_still_writes_back() {
     let rt = runtime(2);
     rt.block_on(async {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let (mut client, server) = pair(&listener).await;
+        let (mut client, server) = tcp_pair(&listener).await;
         let peer = hue::spawn_colored(Color::fresh(), async move {
             let mut server = server;
             let mut request = Vec::new();
@@ -162,7 +153,7 @@ fn half_close_reads_eof_and_still_writes_back() {
         peer.await.unwrap();
 
         // The same through futures-io's close (poll_close shuts down writing).
-        let (mut client, mut server) = pair(&listener).await;
+        let (mut client, mut server) = tcp_pair(&listener).await;
         client.write_all(b"x").await.unwrap();
         client.close().await.unwrap();
         let mut got = Vec::new();
@@ -182,7 +173,7 @@ fn a_write_much_larger_than_the_buffer_arrives_whole_and_in_order() {
     let rt = runtime(2);
     rt.block_on(async {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let (client, server) = pair(&listener).await;
+        let (client, server) = tcp_pair(&listener).await;
         let writer = hue::spawn_colored(Color::fresh(), async move {
             let mut client = client;
             let data = pattern(LEN);
@@ -435,7 +426,7 @@ fn a_socket_that_outlives_its_runtime_fails_instead_of_hanging() {
     let first = runtime(1);
     let (listener, client, server) = first.block_on(async {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let (client, server) = pair(&listener).await;
+        let (client, server) = tcp_pair(&listener).await;
         (listener, client, server)
     });
     drop(first);

@@ -674,23 +674,6 @@ fn client_leaving_mid_response_harms_no_one() {
     assert_no_panics();
 }
 
-/// Raises the soft limit on open files to `want` (or the hard limit, if lower); the limit now.
-fn raise_fd_limit(want: u64) -> u64 {
-    let mut lim = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: `getrlimit`/`setrlimit` with a valid `rlimit` to fill or read.
-    unsafe {
-        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 && lim.rlim_cur < want {
-            lim.rlim_cur = want.min(lim.rlim_max);
-            libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
-        }
-        libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim);
-    }
-    lim.rlim_cur
-}
-
 /// Sets `SO_LINGER` to zero, so closing the socket sends a reset.
 fn socket_with_linger_zero(stream: TcpStream) -> TcpStream {
     use std::os::fd::AsRawFd;
@@ -716,7 +699,7 @@ fn socket_with_linger_zero(stream: TcpStream) -> TcpStream {
 fn a_thousand_keep_alive_connections_all_answered() {
     let _w = common::watchdog("a_thousand_keep_alive_connections_all_answered");
     // Both ends of 1,000 connections live in this process: make sure it may open them.
-    let limit = raise_fd_limit(4096);
+    let limit = common::raise_fd_limit(4096);
     assert!(
         limit >= 2100,
         "this test needs 2,100 open files; the hard limit allows {limit}"

@@ -64,3 +64,40 @@ pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
         String::from("<non-string panic payload>")
     }
 }
+
+/// A connected TCP pair over loopback through `listener`: (client, server side).
+pub(crate) async fn tcp_pair(
+    listener: &hue::net::TcpListener,
+) -> (hue::net::TcpStream, hue::net::TcpStream) {
+    let client = hue::net::TcpStream::connect(listener.local_addr().unwrap())
+        .await
+        .unwrap();
+    let (server, _) = listener.accept().await.unwrap();
+    (client, server)
+}
+
+/// Raises the soft limit on open files to `want`, or to the hard limit if that is lower;
+/// returns the soft limit now in force.
+pub(crate) fn raise_fd_limit(want: u64) -> u64 {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: `lim` is a valid, writable rlimit.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } != 0 {
+        return 1024;
+    }
+    let target = want.min(lim.rlim_max);
+    if lim.rlim_cur < target {
+        let raised = libc::rlimit {
+            rlim_cur: target,
+            rlim_max: lim.rlim_max,
+        };
+        // SAFETY: `raised` is a valid rlimit; raising the soft limit up to the hard one is
+        // always allowed.
+        if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raised) } == 0 {
+            return raised.rlim_cur;
+        }
+    }
+    lim.rlim_cur
+}

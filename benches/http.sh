@@ -109,14 +109,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-wait_listening() {
-    for _ in $(seq 1 200); do
-        if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then return 0; fi
-        sleep 0.05
-    done
-    echo "server did not start listening on $PORT" >&2
-    return 1
-}
+# shellcheck source=benches/bench_lib.sh
+. benches/bench_lib.sh   # (the script has cd'd to the repository root)
 
 start_server() {
     local pin=(taskset -c "$SERVER_CORE")

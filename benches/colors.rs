@@ -47,6 +47,11 @@
 //!   colors homed on one worker) and `hue_1_worker / hue_2_workers_no_steal` (about 1.0: with
 //!   stealing off the second worker never gets any of that work).
 //! - `scale_colors`: `hue_1_worker / hue_2_workers` (goal: >= 1.9).
+//!
+//! `COLORED_STATE_ALTERNATE=n cargo bench --bench colors -- colored_state` runs, instead of
+//! criterion's `colored_state` group, `n` rounds of one `hue` and one `tokio_std_mutex`
+//! iteration in turn and prints their medians (see `alternate_state`): criterion measures the
+//! systems one after the other, and on a machine whose speed drifts that moves the ratio.
 
 mod common;
 use common::{hue_rt, tokio_rt, NUM_WORKERS};
@@ -351,6 +356,59 @@ fn check_ops(what: &str, mut total: impl FnMut() -> u64, iter: impl FnOnce()) {
     );
 }
 
+/// `COLORED_STATE_ALTERNATE=n`: the number of alternating rounds asked for (see
+/// [`alternate_state`]).
+fn alternate_rounds() -> Option<usize> {
+    let n = std::env::var("COLORED_STATE_ALTERNATE").ok()?;
+    let n = n
+        .parse()
+        .ok()
+        .filter(|&n| n > 0)
+        .unwrap_or_else(|| panic!("COLORED_STATE_ALTERNATE={n:?}: expected a positive count"));
+    Some(n)
+}
+
+/// `colored_state`, `hue` against `tokio_std_mutex`, one iteration of each in turn, `n` times:
+/// prints each system's median and the ratio of the medians. Criterion measures one system
+/// after the other, so a machine whose speed drifts over the minutes between them (a shared
+/// VM's does, by a few percent) moves the ratio; alternating iterations see the same machine.
+fn alternate_state(
+    hue: &hue::Runtime,
+    tokio: &tokio::runtime::Runtime,
+    cells: &Arc<Vec<Padded<ColorCell<Shard>>>>,
+    rounds: u64,
+    n: usize,
+) {
+    let std_shards: Arc<Vec<_>> = Arc::new(
+        (0..SHARDS)
+            .map(|_| Padded(std::sync::Mutex::new(new_shard())))
+            .collect(),
+    );
+    let time = |f: &dyn Fn()| {
+        let start = Instant::now();
+        f();
+        start.elapsed().as_secs_f64() * 1e3
+    };
+    let (mut h, mut t): (Vec<f64>, Vec<f64>) = (0..n)
+        .map(|_| {
+            (
+                time(&|| hue_state_iter(hue, cells, rounds)),
+                time(&|| tokio_std_iter(tokio, &std_shards, rounds)),
+            )
+        })
+        .unzip();
+    h.sort_by(f64::total_cmp);
+    t.sort_by(f64::total_cmp);
+    let (hm, tm) = (h[n / 2], t[n / 2]);
+    println!(
+        "colored_state alternating, {n} rounds: hue median {hm:.1} ms (min {:.1}), \
+         tokio_std_mutex median {tm:.1} ms (min {:.1}); tokio_std_mutex / hue = {:.3}",
+        h[0],
+        t[0],
+        tm / hm
+    );
+}
+
 fn colored_state(
     c: &mut Criterion,
     hue: &hue::Runtime,
@@ -378,6 +436,10 @@ fn colored_state(
     check_ops("colored_state/hue", hue_total, || {
         hue_state_iter(hue, &cells, rounds)
     });
+    if let Some(n) = alternate_rounds() {
+        alternate_state(hue, tokio, &cells, rounds, n);
+        return;
+    }
     g.bench_function("hue", |b| b.iter(|| hue_state_iter(hue, &cells, rounds)));
 
     let std_shards: Arc<Vec<_>> = Arc::new(

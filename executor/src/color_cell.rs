@@ -2,25 +2,36 @@
 //!
 //! # Soundness
 //!
-//! `with` gives a `&mut T` with no lock. Two things make that sound:
+//! `with` gives a `&mut T` with no lock and no atomic read-modify-write. Three checks make
+//! that sound:
 //!
-//! 1. A borrow flag (an `AtomicBool` taken with `swap(true, Acquire)` and released with a
-//!    `Release` store) guards the value: at most one `&mut T` exists at a time, from any thread,
-//!    and each borrower sees the previous one's writes. This alone would be a try-lock.
-//! 2. The color check is what makes the flag never contended in a correct program: `with` only
-//!    proceeds on a thread that is polling a task (or `block_on`'s future) of the cell's color,
-//!    and by S1 no two such polls run at once; a `with` runs to completion inside one poll (it
-//!    takes a closure, so no borrow survives an `.await`). So the only way to find the flag
-//!    taken is re-entrance (a `with` inside a `with` on the same cell), which is refused, or two
-//!    runtimes using the same color number with one cell, which is refused the same way instead
-//!    of racing.
+//! 1. **The color.** `with` only proceeds on a thread that is polling a task (or `block_on`'s
+//!    future, or an inline `in_color` section) of the cell's color, and by S1 no two such polls
+//!    of one runtime run at once, each ordered before the next; a `with` runs to completion
+//!    inside one poll (it takes a closure, so no borrow survives an `.await`), and the color
+//!    stays taken by the polling thread until the closure returns.
+//! 2. **The runtime.** Color numbers are per runtime (two runtimes may both run `Color::new(1)`
+//!    at the same time), so a cell belongs to one runtime at a time: the first runtime whose task
+//!    uses it. A task of another runtime gets an error ([`WrongColor::is_other_runtime`]) for as
+//!    long as that runtime lives; once it has shut down with every worker joined (or its last
+//!    handle is gone), no thread can be inside its colors any more, and the next runtime to use
+//!    the cell takes it over. Runtime ids are never reused; the registry of live ones is read
+//!    only on that slow path, under a lock that orders the old runtime's last accesses before
+//!    the new one's first.
+//! 3. **Re-entrance.** A `with` inside a `with` on the same cell (on the same thread: by 1 and
+//!    2 it cannot be another one) is refused: each thread keeps the cells it is inside on a
+//!    stack of its own (linked through the callers' frames), which `with` walks (it is as deep
+//!    as the nesting of `with`s, usually empty).
 //!
-//! So the cost of `with` is one uncontended atomic swap and one store, and misuse is an error,
-//! never undefined behaviour.
+//! So `with` writes nothing to the cell: in a correct program the cell's line stays shared by
+//! every core that reads it, and only the value's own lines move. Misuse is an error, never
+//! undefined behaviour.
 
-use std::cell::UnsafeCell;
+use std::cell::{Cell, UnsafeCell};
 use std::fmt;
-use std::sync::atomic::{AtomicBool, Ordering::*};
+use std::ptr;
+use std::sync::atomic::{AtomicU64, Ordering::*};
+use std::sync::Mutex;
 
 use crate::sched;
 use crate::Color;
@@ -61,14 +72,75 @@ use crate::Color;
 /// ```
 pub struct ColorCell<T> {
     color: Color,
-    borrowed: AtomicBool,
+    /// The id of the runtime the cell belongs to ([`NO_RUNTIME`] until a task first uses it).
+    runtime: AtomicU64,
     value: UnsafeCell<T>,
 }
 
-// SAFETY: the value is only reached through the borrow flag (module docs), which hands out one
-// `&mut T` at a time and orders the borrowers; so sharing the cell moves `T` between threads,
-// which `T: Send` allows.
+// SAFETY: the value is only reached by one thread at a time, each ordered after the previous
+// one (module docs); so sharing the cell moves `T` between threads, which `T: Send` allows.
 unsafe impl<T: Send> Sync for ColorCell<T> {}
+
+/// [`ColorCell::runtime`] before the cell is first used. Runtime ids start at 1.
+const NO_RUNTIME: u64 = 0;
+
+/// Ids of the runtimes that may still poll tasks (see the module docs, point 2).
+static LIVE_RUNTIMES: Mutex<Vec<u64>> = Mutex::new(Vec::new());
+
+/// The last runtime id handed out.
+static LAST_RUNTIME_ID: AtomicU64 = AtomicU64::new(NO_RUNTIME);
+
+/// A new runtime's id, registered as live.
+pub(crate) fn register_runtime() -> u64 {
+    let id = LAST_RUNTIME_ID.fetch_add(1, Relaxed) + 1;
+    sched::lock(&LIVE_RUNTIMES).push(id);
+    id
+}
+
+/// The runtime `id` can no longer poll any task: cells it owned may be taken over.
+pub(crate) fn retire_runtime(id: u64) {
+    sched::lock(&LIVE_RUNTIMES).retain(|&live| live != id);
+}
+
+fn is_live(id: u64) -> bool {
+    sched::lock(&LIVE_RUNTIMES).contains(&id)
+}
+
+/// One entry of a thread's stack of cells it is inside (module docs, point 3), living in the
+/// frame of the `with` that pushed it.
+struct Inside {
+    cell: *const (),
+    outer: *const Inside,
+}
+
+thread_local! {
+    /// The innermost [`Inside`] of this thread's `with`s.
+    static INSIDE: Cell<*const Inside> = const { Cell::new(ptr::null()) };
+}
+
+/// Pops this thread's innermost [`Inside`] (also when the closure panics).
+struct Leave(*const Inside);
+
+impl Drop for Leave {
+    fn drop(&mut self) {
+        INSIDE.with(|top| top.set(self.0));
+    }
+}
+
+/// Whether this thread is inside a `with` on `cell`.
+fn is_inside(cell: *const ()) -> bool {
+    let mut entry = INSIDE.with(Cell::get);
+    while !entry.is_null() {
+        // SAFETY: entries live in the frames of this thread's `with`s that have not returned
+        // (each is popped before its frame ends, also by unwinding).
+        let e = unsafe { &*entry };
+        if e.cell == cell {
+            return true;
+        }
+        entry = e.outer;
+    }
+    false
+}
 
 /// Why [`ColorCell::try_with`] refused.
 #[derive(Clone, PartialEq, Eq)]
@@ -76,6 +148,7 @@ pub struct WrongColor {
     cell: Color,
     current: Option<Color>,
     reentrant: bool,
+    other_runtime: bool,
 }
 
 impl WrongColor {
@@ -93,10 +166,39 @@ impl WrongColor {
     pub fn is_reentrant(&self) -> bool {
         self.reentrant
     }
+
+    /// Whether the color was right but the cell belongs to another runtime, still running (a
+    /// cell is used by one runtime at a time; see the [`ColorCell`] docs).
+    ///
+    /// ```
+    /// use hue_executor::{Color, ColorCell, Runtime};
+    /// use std::sync::Arc;
+    ///
+    /// let cell = Arc::new(ColorCell::new(Color::DEFAULT, 0));
+    /// let first = Runtime::new()?;
+    /// first.block_on(async { cell.with(|v| *v += 1) });
+    /// let second = Runtime::new()?;
+    /// let err = second.block_on(async { cell.try_with(|v| *v) }).unwrap_err();
+    /// assert!(err.is_other_runtime());
+    /// drop(first); // shut down: the cell is free for the next runtime that uses it
+    /// assert_eq!(second.block_on(async { cell.with(|v| *v) }), 1);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn is_other_runtime(&self) -> bool {
+        self.other_runtime
+    }
 }
 
 impl fmt::Display for WrongColor {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.other_runtime {
+            return write!(
+                f,
+                "ColorCell of {} belongs to another runtime, which is still running: a cell is \
+                 used by one runtime at a time",
+                self.cell
+            );
+        }
         match (self.reentrant, self.current) {
             (true, _) => write!(
                 f,
@@ -124,20 +226,12 @@ impl fmt::Debug for WrongColor {
             .field("cell", &self.cell)
             .field("current", &self.current)
             .field("reentrant", &self.reentrant)
+            .field("other_runtime", &self.other_runtime)
             .finish()
     }
 }
 
 impl std::error::Error for WrongColor {}
-
-/// Releases the borrow flag, also when the closure panics.
-struct Borrow<'a>(&'a AtomicBool);
-
-impl Drop for Borrow<'_> {
-    fn drop(&mut self) {
-        self.0.store(false, Release);
-    }
-}
 
 impl<T> ColorCell<T> {
     /// A cell owned by `color`.
@@ -150,7 +244,7 @@ impl<T> ColorCell<T> {
     pub const fn new(color: Color, value: T) -> ColorCell<T> {
         ColorCell {
             color,
-            borrowed: AtomicBool::new(false),
+            runtime: AtomicU64::new(NO_RUNTIME),
             value: UnsafeCell::new(value),
         }
     }
@@ -179,25 +273,56 @@ impl<T> ColorCell<T> {
     /// assert_eq!(err.current_color(), None);
     /// ```
     pub fn try_with<R>(&self, f: impl FnOnce(&mut T) -> R) -> Result<R, WrongColor> {
-        let current = sched::running_color();
-        if current != Some(self.color) {
-            return Err(WrongColor {
-                cell: self.color,
-                current,
-                reentrant: false,
-            });
+        let error = |current, reentrant, other_runtime| WrongColor {
+            cell: self.color,
+            current,
+            reentrant,
+            other_runtime,
+        };
+        let running = sched::running_color_and_runtime();
+        let Some((current, runtime)) = running.filter(|(c, _)| *c == self.color) else {
+            return Err(error(running.map(|(c, _)| c), false, false));
+        };
+        if self.runtime.load(Acquire) != runtime && !self.take_over(runtime) {
+            return Err(error(Some(current), false, true));
         }
-        if self.borrowed.swap(true, Acquire) {
-            return Err(WrongColor {
-                cell: self.color,
-                current,
-                reentrant: true,
-            });
+        let cell = self as *const Self as *const ();
+        if is_inside(cell) {
+            return Err(error(Some(current), true, false));
         }
-        let _borrow = Borrow(&self.borrowed);
-        // SAFETY: we hold the borrow flag, so this is the only reference to the value until
-        // `_borrow` releases it (module docs).
+        let inside = Inside {
+            cell,
+            outer: INSIDE.with(Cell::get),
+        };
+        INSIDE.with(|top| top.set(&inside));
+        let _leave = Leave(inside.outer);
+        // SAFETY: this thread polls a task of the cell's color in the runtime the cell belongs
+        // to, and is not already inside a `with` on it: this is the only reference to the value
+        // until the closure returns (module docs).
         Ok(f(unsafe { &mut *self.value.get() }))
+    }
+
+    /// The cell is not (yet) `runtime`'s: takes it if no live runtime owns it.
+    #[cold]
+    fn take_over(&self, runtime: u64) -> bool {
+        let mut owner = self.runtime.load(Acquire);
+        loop {
+            if owner == runtime {
+                return true;
+            }
+            // A dead runtime stays dead (ids are never reused), so the check cannot go stale;
+            // the registry's lock orders its last accesses before ours.
+            if owner != NO_RUNTIME && is_live(owner) {
+                return false;
+            }
+            match self
+                .runtime
+                .compare_exchange(owner, runtime, AcqRel, Acquire)
+            {
+                Ok(_) => return true,
+                Err(now) => owner = now,
+            }
+        }
     }
 
     /// Runs `f` with the value. The current task must be in the cell's color.

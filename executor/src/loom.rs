@@ -46,6 +46,10 @@ impl<T: ?Sized> UnsafeCell<T> {
 #[cfg(loom)]
 pub(crate) type QueueLock<T> = Mutex<T>;
 
+/// A held [`QueueLock`].
+#[cfg(loom)]
+pub(crate) type QueueGuard<'a, T> = MutexGuard<'a, T>;
+
 /// Locks a color queue's lock.
 #[cfg(loom)]
 pub(crate) fn queue_lock<T>(m: &QueueLock<T>) -> MutexGuard<'_, T> {
@@ -53,7 +57,7 @@ pub(crate) fn queue_lock<T>(m: &QueueLock<T>) -> MutexGuard<'_, T> {
 }
 
 #[cfg(not(loom))]
-pub(crate) use spin::{queue_lock, QueueLock};
+pub(crate) use spin::{queue_lock, QueueLock, SpinGuard as QueueGuard};
 
 /// A spin lock for the color queues' critical sections, which are a handful of pointer moves
 /// and never run user code.

@@ -470,7 +470,7 @@ impl ColorModel {
         }
         self.in_flight.store(false, SeqCst);
         match self.cq.finish_turn(None, None, released) {
-            Turn::Rescheduled => *self.run_queue.lock().unwrap() += 1,
+            Turn::Rescheduled { .. } => *self.run_queue.lock().unwrap() += 1,
             Turn::Idle => {}
             Turn::Continue(_) => unreachable!("no next batch was asked for"),
         }

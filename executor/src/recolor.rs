@@ -157,6 +157,7 @@ pub fn in_color<F: Future>(color: Color, future: F) -> InColor<F> {
         future: Some(future),
         target: color,
         state: State::Start,
+        retries: 0,
     }
 }
 
@@ -167,6 +168,8 @@ pub struct InColor<F: Future> {
     future: Option<F>,
     target: Color,
     state: State<F::Output>,
+    /// Times the section found its color busy and yielded (see `sched::INLINE_RETRIES`).
+    retries: u8,
 }
 
 enum State<T> {
@@ -203,6 +206,19 @@ fn ask_return(back: &HeldColor, cx: &mut Context<'_>) {
 }
 
 impl<F: Future> InColor<F> {
+    /// Leaves for the section's color, keeping the way back (and the color's queue); asks for
+    /// the move unless it was asked for already.
+    fn enter(&mut self, cx: &mut Context<'_>, request_move: bool) -> Poll<F::Output> {
+        let back = sched::hold_current_color().expect(NOT_IN_A_TASK);
+        if request_move {
+            request(self.target, cx);
+        } else {
+            cx.waker().wake_by_ref();
+        }
+        self.state = State::Entering { back };
+        Poll::Pending
+    }
+
     /// Polls the section once, catching a panic. When it is done (output or panic), drops its
     /// future right here, still inside the section's color (its drop code may touch the
     /// color's state); a panicking drop is reported like a panicking poll. `None`: pending.
@@ -245,40 +261,35 @@ impl<F: Future> Future for InColor<F> {
         loop {
             match std::mem::replace(&mut this.state, State::Done) {
                 State::Start => {
-                    if running_color() == this.target {
-                        this.state = State::Direct;
-                        continue;
-                    }
-                    // Fast path: the color is idle, so take it inside this poll (see
-                    // `sched::Inline`); if the section finishes now, no move at all.
-                    let inline = match sched::try_inline(this.target) {
-                        Ok(inline) => inline,
-                        Err(()) => {
-                            // Busy: the move into it was asked for; keep the way back.
-                            let back = sched::hold_current_color().expect(NOT_IN_A_TASK);
+                    match sched::enter_section(this.target, this.retries < sched::INLINE_RETRIES) {
+                        sched::Enter::Retry => {
+                            // The color is busy for a moment: let this worker run other tasks.
+                            this.retries += 1;
+                            this.state = State::Start;
                             cx.waker().wake_by_ref();
-                            this.state = State::Entering { back };
                             return Poll::Pending;
                         }
-                    };
-                    if let Some(inline) = inline {
-                        // SAFETY: `self` is pinned (see above).
-                        let polled = unsafe { this.poll_section(cx) };
-                        // Give the color back; if the section is not done, the task moves into
-                        // the color the ordinary way below and the section resumes there.
-                        drop(inline);
-                        match polled {
-                            None => {}
-                            Some(Ok(output)) => return Poll::Ready(output),
-                            // Back in the original color already: resume here.
-                            Some(Err(payload)) => panic::resume_unwind(payload),
+                        sched::Enter::Outside => panic!("{NOT_IN_A_TASK}"),
+                        sched::Enter::Here => this.state = State::Direct,
+                        sched::Enter::Inline(inline) => {
+                            // Fast path: the color was idle, so it is taken inside this poll (see
+                            // `sched::Inline`); if the section finishes now, no move at all.
+                            // SAFETY: `self` is pinned (see above).
+                            let polled = unsafe { this.poll_section(cx) };
+                            // Give the color back; if the section is not done, the task moves into
+                            // the color the ordinary way and the section resumes there.
+                            drop(inline);
+                            match polled {
+                                None => return this.enter(cx, true),
+                                Some(Ok(output)) => return Poll::Ready(output),
+                                // Back in the original color already: resume here.
+                                Some(Err(payload)) => panic::resume_unwind(payload),
+                            }
                         }
+                        // The move into it was asked for already.
+                        sched::Enter::Busy => return this.enter(cx, false),
+                        sched::Enter::Move => return this.enter(cx, true),
                     }
-                    // Keep the way back (and the color's queue) before leaving.
-                    let back = sched::hold_current_color().expect(NOT_IN_A_TASK);
-                    request(this.target, cx);
-                    this.state = State::Entering { back };
-                    return Poll::Pending;
                 }
                 State::Direct => {
                     let future = this

@@ -488,6 +488,11 @@ impl Runtime {
         // Blocking work: queued closures are cancelled; running ones are waited for (until the
         // same deadline, if any; then their threads are left to finish on their own).
         shared.blocking.shutdown(deadline);
+        if all_exited {
+            // No worker is inside a color now, and no other thread can be (`block_on` needs
+            // the `Runtime`): the cells this runtime owned may go to another one.
+            crate::color_cell::retire_runtime(shared.id);
+        }
         // Sources and timers that outlive their tasks (moved out of the runtime) must not wait
         // for a driver nobody will run again.
         if let Some(driver) = shared.driver.get() {

@@ -98,12 +98,15 @@ impl Wake for ThreadWaker {
 pub(crate) fn block_on<F: Future>(shared: &Arc<Shared>, future: F) -> F::Output {
     let ctx = Context {
         shared: shared.clone(),
+        runtime_id: shared.id,
         worker: None,
         current: std::cell::Cell::new(ptr::null()),
         released: Default::default(),
         pending_recolor: Default::default(),
         inline: Default::default(),
         color_cache: Default::default(),
+        next: Default::default(),
+        next_streak: Default::default(),
     };
     let _enter = enter(&ctx);
     /// The color the future is in (a foreign member of it), left when `block_on` ends, also

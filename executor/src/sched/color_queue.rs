@@ -28,8 +28,12 @@
 //! a batch taken by `begin_run` is at most `max` tasks from the head, and what a batch does not
 //! run goes back to the head (`put_back_front`).
 
-use crate::loom::{queue_lock as lock, QueueLock};
+use crate::loom::atomic::{AtomicU8, Ordering::Relaxed};
+use crate::loom::{queue_lock, QueueGuard, QueueLock};
 use crate::task::{Notified, RawTask};
+
+/// Rounds of [`CqCore::acquire_patiently`]'s wait between two looks at the clock.
+const PATIENT_SPINS: u32 = 64;
 
 /// How a turn ended ([`CqCore::finish_turn`]).
 #[must_use]
@@ -37,8 +41,9 @@ use crate::task::{Notified, RawTask};
 pub(crate) enum Turn {
     /// Still `Running`: run this batch next.
     Continue(Batch),
-    /// `Scheduled`: tasks wait; put the color in a run queue.
-    Rescheduled,
+    /// `Scheduled`: tasks wait; put the color in a run queue. `moved_in`: some of them moved
+    /// into the color (a [`CqCore::push_moved`]) since the turn began.
+    Rescheduled { moved_in: bool },
     /// `Idle`: no task waits.
     Idle,
 }
@@ -65,6 +70,43 @@ pub(crate) enum Push {
 
 pub(crate) struct CqCore {
     inner: QueueLock<Inner>,
+    /// What the state was when the lock was last released ([`Inner::hint`]), for
+    /// [`acquire_patiently`](Self::acquire_patiently) to wait on by reading, without
+    /// taking the lock (and the line) from the owner. Advisory only: every decision is made
+    /// again under the lock.
+    hint: AtomicU8,
+}
+
+/// [`CqCore::hint`] values.
+const HINT_IDLE: u8 = 0;
+const HINT_RUNNING_EMPTY: u8 = 1;
+const HINT_OTHER: u8 = 2;
+
+/// The queue's lock held; publishes the hint when released.
+struct Locked<'a> {
+    hint: &'a AtomicU8,
+    inner: QueueGuard<'a, Inner>,
+}
+
+impl std::ops::Deref for Locked<'_> {
+    type Target = Inner;
+
+    fn deref(&self) -> &Inner {
+        &self.inner
+    }
+}
+
+impl std::ops::DerefMut for Locked<'_> {
+    fn deref_mut(&mut self) -> &mut Inner {
+        &mut self.inner
+    }
+}
+
+impl Drop for Locked<'_> {
+    fn drop(&mut self) {
+        // Still under the lock (the guard field drops after this).
+        self.hint.store(self.inner.hint(), Relaxed);
+    }
 }
 
 struct Inner {
@@ -74,6 +116,8 @@ struct Inner {
     closed: bool,
     /// Every live task of this color (runnable or not), for shutdown.
     members: MemberList,
+    /// A task moved in ([`CqCore::push_moved`]) since the current turn began.
+    moved_in: bool,
 }
 
 /// Intrusive doubly-linked list through the tasks' member links; guarded by the queue's lock.
@@ -156,6 +200,17 @@ impl Released {
 
 // SAFETY: the raw task pointers inside are owned by the queue and only touched under the lock.
 unsafe impl Send for Inner {}
+
+impl Inner {
+    fn hint(&self) -> u8 {
+        match self.state {
+            _ if self.closed => HINT_OTHER,
+            RunState::Idle => HINT_IDLE,
+            RunState::Running if self.run.len == 0 => HINT_RUNNING_EMPTY,
+            _ => HINT_OTHER,
+        }
+    }
+}
 
 /// A FIFO of tasks linked through `queue_next`: a color queue's runnable tasks (under its
 /// lock), or a batch its owner took out of it.
@@ -241,25 +296,39 @@ impl CqCore {
                 state: RunState::Idle,
                 closed: false,
                 members: MemberList { head: None },
+                moved_in: false,
             }),
+            hint: AtomicU8::new(HINT_IDLE),
+        }
+    }
+
+    fn lock(&self) -> Locked<'_> {
+        Locked {
+            hint: &self.hint,
+            inner: queue_lock(&self.inner),
         }
     }
 
     /// A new task joins the color: it becomes a member and is queued (it is runnable at once).
     /// On `Closed` it is neither.
     pub(crate) fn push_new(&self, task: Notified) -> Push {
-        self.enqueue(task, true)
+        self.enqueue(task, true, false)
+    }
+
+    /// A task moved here from another color joins it, like [`push_new`](Self::push_new).
+    pub(crate) fn push_moved(&self, task: Notified) -> Push {
+        self.enqueue(task, true, true)
     }
 
     /// Removes a completed task from the member list (when it did not complete during its
     /// color's turn on a worker, e.g. at shutdown).
     pub(crate) fn remove_member(&self, task: RawTask) {
-        lock(&self.inner).members.remove(task);
+        self.lock().members.remove(task);
     }
 
     /// Every member, each with a reference taken for the caller (shutdown).
     pub(crate) fn members_snapshot(&self, out: &mut Vec<RawTask>) {
-        let inner = lock(&self.inner);
+        let inner = self.lock();
         let mut cur = inner.members.head;
         while let Some(task) = cur {
             task.ref_inc();
@@ -271,15 +340,16 @@ impl CqCore {
 
     /// Appends a runnable task (it became runnable now: S3).
     pub(crate) fn push(&self, task: Notified) -> Push {
-        self.enqueue(task, false)
+        self.enqueue(task, false, false)
     }
 
     /// Appends `task` (making it a member first if `new`); `Idle -> Scheduled` if it was idle.
-    fn enqueue(&self, task: Notified, new: bool) -> Push {
-        let mut inner = lock(&self.inner);
+    fn enqueue(&self, task: Notified, new: bool, moved: bool) -> Push {
+        let mut inner = self.lock();
         if inner.closed {
             return Push::Closed(task);
         }
+        inner.moved_in |= moved;
         if new {
             inner.members.push(task.raw());
         }
@@ -295,16 +365,17 @@ impl CqCore {
     /// The caller popped this color from a run queue (so it is `Scheduled`) and now owns it:
     /// `Running`, with up to `max` tasks from the head.
     pub(crate) fn begin_run(&self, max: usize) -> Batch {
-        let mut inner = lock(&self.inner);
+        let mut inner = self.lock();
         debug_assert_eq!(inner.state, RunState::Scheduled);
         inner.state = RunState::Running;
+        inner.moved_in = false;
         inner.run.take_front(max)
     }
 
     /// The owner gives back the tasks it did not run, at the head, in order; the `released`
     /// tasks leave the member list.
     pub(crate) fn put_back_front(&self, batch: Batch, released: Released) {
-        let mut inner = lock(&self.inner);
+        let mut inner = self.lock();
         debug_assert_eq!(inner.state, RunState::Running);
         released.for_each(|t| inner.members.remove(t));
         inner.run.prepend(batch);
@@ -322,7 +393,7 @@ impl CqCore {
         next: Option<usize>,
         released: Released,
     ) -> Turn {
-        let mut inner = lock(&self.inner);
+        let mut inner = self.lock();
         debug_assert_eq!(inner.state, RunState::Running);
         released.for_each(|t| inner.members.remove(t));
         if let Some(task) = requeue {
@@ -337,11 +408,12 @@ impl CqCore {
             inner.state = RunState::Idle;
             return Turn::Idle;
         }
+        let moved_in = std::mem::replace(&mut inner.moved_in, false);
         match next {
             Some(max) => Turn::Continue(inner.run.take_front(max)),
             None => {
                 inner.state = RunState::Scheduled;
-                Turn::Rescheduled
+                Turn::Rescheduled { moved_in }
             }
         }
     }
@@ -350,10 +422,18 @@ impl CqCore {
     /// `Scheduled` again and the caller must put it in a run queue; `false`: `Idle`.
     #[must_use]
     pub(crate) fn finish_run(&self) -> bool {
-        matches!(
-            self.finish_turn(None, None, Released::default()),
-            Turn::Rescheduled
-        )
+        // `finish_turn(None, None, Released::default())`, without the parts it does not need
+        // (this ends every inline `in_color` section).
+        let mut inner = self.lock();
+        debug_assert_eq!(inner.state, RunState::Running);
+        inner.moved_in = false;
+        if inner.run.len == 0 || inner.closed {
+            inner.state = RunState::Idle;
+            false
+        } else {
+            inner.state = RunState::Scheduled;
+            true
+        }
     }
 
     /// A thread outside the workers (a `block_on` caller) wants to run in this color. `true`:
@@ -361,7 +441,7 @@ impl CqCore {
     /// tail like a task; the owner that reaches it hands the color over.
     #[must_use]
     pub(crate) fn acquire_or_enqueue(&self, node: RawTask) -> bool {
-        let mut inner = lock(&self.inner);
+        let mut inner = self.lock();
         if inner.state == RunState::Idle {
             debug_assert_eq!(inner.run.len, 0);
             inner.state = RunState::Running;
@@ -372,50 +452,59 @@ impl CqCore {
         }
     }
 
-    /// Takes the color if it is `Idle` (then `Running`, owned by the caller, who ends with
-    /// [`finish_run`](Self::finish_run)). While it is `Running` with nothing queued (its owner
-    /// is inside one poll and nobody waits behind it), keeps trying, with backoff, for at most
-    /// `patience`: an adaptive mutex's brief spin, for `in_color`. Gives up at once if tasks
-    /// wait in the color (they go first: S3), if it is `Scheduled`, or if it is closed.
-    #[must_use]
-    pub(crate) fn try_acquire_patiently(&self, patience: std::time::Duration) -> bool {
-        let mut deadline = None;
-        let mut backoff = 1u32;
+    /// Takes the color if it is `Idle`: `Some(true)`, and it is `Running`, owned by the
+    /// caller, who ends with [`finish_run`](Self::finish_run). `Some(false)` if tasks wait in
+    /// it (they go first: S3), if it is `Scheduled`, or if it is closed. `None` if it is
+    /// `Running` with nothing queued: its owner is inside one poll and nobody waits behind it
+    /// (see [`acquire_patiently`](Self::acquire_patiently)).
+    #[inline]
+    pub(crate) fn try_acquire(&self) -> Option<bool> {
+        let mut inner = self.lock();
+        match inner.state {
+            _ if inner.closed => Some(false),
+            RunState::Idle => {
+                debug_assert_eq!(inner.run.len, 0);
+                inner.state = RunState::Running;
+                Some(true)
+            }
+            RunState::Running if inner.run.len == 0 => None,
+            _ => Some(false),
+        }
+    }
+
+    /// [`try_acquire`](Self::try_acquire), and while that says `None`, keeps trying for at
+    /// most `patience`: an adaptive mutex's brief spin, for `in_color`. It waits by reading
+    /// [`hint`](Self::hint), so the owner keeps its line, and looks at the clock only every
+    /// [`PATIENT_SPINS`] rounds. `true`: taken.
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn acquire_patiently(&self, patience: std::time::Duration) -> bool {
+        let deadline = std::time::Instant::now() + patience;
         loop {
-            {
-                let mut inner = lock(&self.inner);
-                match inner.state {
-                    _ if inner.closed => return false,
-                    RunState::Idle => {
-                        debug_assert_eq!(inner.run.len, 0);
-                        inner.state = RunState::Running;
-                        return true;
-                    }
-                    RunState::Running if inner.run.len == 0 => {}
+            for _ in 0..PATIENT_SPINS {
+                match self.hint.load(Relaxed) {
+                    HINT_RUNNING_EMPTY => std::hint::spin_loop(),
+                    HINT_IDLE => break,
                     _ => return false,
                 }
             }
-            let now = std::time::Instant::now();
-            match deadline {
-                None => deadline = Some(now + patience),
-                Some(d) if now >= d => return false,
-                Some(_) => {}
+            if let Some(acquired) = self.try_acquire() {
+                return acquired;
             }
-            for _ in 0..backoff {
-                std::hint::spin_loop();
+            if std::time::Instant::now() >= deadline {
+                return false;
             }
-            backoff = (backoff * 2).min(64);
         }
     }
 
     /// Shutdown: refuse further pushes and take every queued entry.
     pub(crate) fn close(&self) -> Batch {
-        let mut inner = lock(&self.inner);
+        let mut inner = self.lock();
         inner.closed = true;
         std::mem::take(&mut inner.run)
     }
 
     pub(crate) fn state(&self) -> RunState {
-        lock(&self.inner).state
+        self.lock().state
     }
 }

@@ -69,27 +69,26 @@ pub(crate) const DRIVER_INTERVAL: u32 = 61;
 
 /// The queue of one color (see [`color_queue`]), plus what the scheduler keeps about it.
 ///
-/// Padded by a cache line on both sides, so that queues of colors running on different
-/// workers never share a line with each other or with a neighbouring allocation: every turn
-/// writes the lock and `home`. (Padding rather than `align(128)`, which would send every new
-/// queue down the allocator's slow `memalign` path.) Putting the `Arc`'s counts on the same
-/// lines as the fields (no front padding) was tried: a better CPU profile for `colored_state`
-/// but no measurable gain in time, and `yield_many` was a few percent slower.
-#[repr(C)]
+/// Aligned to a cache line, with what a turn or an inline `in_color` section touches (the
+/// lock and run state, the color, the home) on its first line, and the `Arc`'s counts on the
+/// line before it: an inline section on a cached color touches that one line of the queue,
+/// and queues of colors running on different workers never share a line. (Before, the queue
+/// was padded by a cache line on both sides instead, to stay off the allocator's `memalign`
+/// path; queues are pooled and reused, so new allocations are rare, and the padded layout put
+/// the lock and the color on two lines that an inline section missed on one after the other.)
+#[repr(C, align(64))]
 pub(crate) struct ColorQueue {
-    _pad_front: [u8; 64],
     pub(crate) core: CqCore,
     pub(crate) color: Color,
-    /// Index of the map shard the color lives in.
-    pub(crate) shard: usize,
     /// The worker it prefers; moves to whoever runs it.
     pub(crate) home: AtomicUsize,
     /// Tasks (and `block_on` callers) in this color; changed only under the shard lock.
     pub(crate) members: AtomicUsize,
     /// How many of `members` are workers' [`ColorCache`] entries, not tasks (for metrics).
     pub(crate) cached: AtomicUsize,
+    /// Index of the map shard the color lives in.
+    pub(crate) shard: usize,
     pub(crate) shared: Arc<Shared>,
-    _pad_back: [u8; 64],
 }
 
 impl ColorQueue {
@@ -111,8 +110,6 @@ impl ColorQueue {
 
     fn new(color: Color, shard: usize, shared: &Arc<Shared>, home: usize) -> ColorQueue {
         ColorQueue {
-            _pad_front: [0; 64],
-            _pad_back: [0; 64],
             core: CqCore::new(),
             color,
             shard,
@@ -198,6 +195,8 @@ pub(crate) struct Remote {
 
 /// State shared by the workers and every handle.
 pub(crate) struct Shared {
+    /// This runtime's id, unique for the life of the process (see [`crate::color_cell`]).
+    pub(crate) id: u64,
     pub(crate) colors: ColorMap,
     pub(crate) workers: Box<[CachePadded<Remote>]>,
     pub(crate) idle: Idle,
@@ -227,6 +226,7 @@ impl Shared {
         } = config;
         let n = stealers.len();
         Shared {
+            id: crate::color_cell::register_runtime(),
             colors: ColorMap::new(n),
             workers: stealers
                 .into_iter()
@@ -358,6 +358,13 @@ impl Shared {
     }
 }
 
+impl Drop for Shared {
+    fn drop(&mut self) {
+        // No thread can be inside this runtime any more (each holds a reference to it).
+        crate::color_cell::retire_runtime(self.id);
+    }
+}
+
 pub(crate) struct DriverGuard<'a> {
     shared: &'a Shared,
     pub(crate) driver: &'a dyn Driver,
@@ -373,6 +380,8 @@ impl Drop for DriverGuard<'_> {
 /// while it runs.
 pub(crate) struct Context {
     pub(crate) shared: Arc<Shared>,
+    /// `shared.id`, kept here so reading it touches no shared line.
+    pub(crate) runtime_id: u64,
     /// The worker's index and its local deque, on worker threads.
     pub(crate) worker: Option<(usize, *const crossbeam_deque::Worker<Arc<ColorQueue>>)>,
     /// The color queue whose task (or `block_on` future) is being polled on this thread.
@@ -386,9 +395,59 @@ pub(crate) struct Context {
     pub(crate) inline: Cell<bool>,
     /// Workers only: queues of named colors this worker joined lately (see [`ColorCache`]).
     pub(crate) color_cache: std::cell::RefCell<ColorCache>,
+    /// Workers only: a color made runnable by tasks moving into it (`recolor`, `in_color`, its
+    /// way back, a section that found its color busy); it runs next on this worker (see
+    /// [`Context::schedule_next`]).
+    ///
+    /// Why: a task moving into a color is usually entering a short critical section, and
+    /// every other task wanting that color finds it busy until it has run. Queued at the back
+    /// of a deque of hundreds of colors, it stayed `Scheduled` for a whole round of them, and
+    /// sections of other tasks piled up behind it (a convoy that then kept itself going:
+    /// `colored_state` had 10-30% of its sections queued that way). Run next, the color is
+    /// idle again at once and the next sections run inline.
+    pub(crate) next: Cell<Option<Arc<ColorQueue>>>,
+    /// Workers only: turns in a row taken from `next`.
+    pub(crate) next_streak: Cell<u32>,
 }
 
+/// At most this many turns in a row run a color from [`Context::next`].
+pub(crate) const NEXT_STREAK: u32 = 3;
+
 impl Context {
+    /// Schedules `cq`, which went `Idle -> Scheduled` because tasks moved into it (see
+    /// [`Context::next`]): on a worker of its runtime, it runs right after the current turn,
+    /// unless [`NEXT_STREAK`] turns in a row came that way already. The newest such color wins
+    /// the slot; one it displaces goes to the back of the deque (tokio's LIFO slot does the
+    /// same). Elsewhere it is scheduled like any color.
+    pub(crate) fn schedule_next(&self, cq: Arc<ColorQueue>) {
+        let here =
+            self.worker.is_some() && ptr::eq(Arc::as_ptr(&self.shared), Arc::as_ptr(&cq.shared));
+        if !here {
+            let shared = cq.shared.clone();
+            shared.schedule_color(cq);
+        } else if self.next_streak.get() >= NEXT_STREAK {
+            self.shared.schedule_color(cq);
+        } else if let Some(older) = self.next.replace(Some(cq)) {
+            self.shared.schedule_color(older);
+        }
+    }
+
+    pub(crate) fn has_next(&self) -> bool {
+        let next = self.next.take();
+        let has = next.is_some();
+        self.next.set(next);
+        has
+    }
+
+    /// The queue of `color` if this worker's [`ColorCache`] holds it (and the runtime is not
+    /// shutting down): it stays alive and the map's while the entry stays.
+    fn cached(&self, color: Color) -> Option<*const ColorQueue> {
+        self.worker?;
+        let cache = self.color_cache.borrow();
+        let cq = cache.get(color)?;
+        (!self.shared.colors.is_closed()).then_some(Arc::as_ptr(cq))
+    }
+
     /// Counts a new member into `color` and returns its queue, like [`ColorMap::join`], but
     /// for a named color on a worker through the worker's [`ColorCache`] first.
     pub(crate) fn join(&self, color: Color) -> Result<Arc<ColorQueue>, colors::Closed> {
@@ -430,7 +489,10 @@ impl Context {
 /// they are rarely named twice, and holding them would keep their queues from being reused.
 /// Entries are given back when evicted and when the worker exits.
 pub(crate) struct ColorCache {
-    slots: [Option<Arc<ColorQueue>>; COLOR_CACHE_SLOTS],
+    /// Each entry keeps its color beside the queue, so a lookup reads no line of the queue
+    /// (the caller's first touch is then its lock, which it wants exclusive: reading the line
+    /// first would cost a second trip when another worker last wrote it).
+    slots: [Option<(Color, Arc<ColorQueue>)>; COLOR_CACHE_SLOTS],
 }
 
 const COLOR_CACHE_SLOTS: usize = 32;
@@ -449,15 +511,18 @@ impl ColorCache {
     }
 
     fn get(&self, color: Color) -> Option<&Arc<ColorQueue>> {
-        self.slots[Self::slot(color)]
-            .as_ref()
-            .filter(|cq| cq.color == color)
+        match &self.slots[Self::slot(color)] {
+            Some((c, cq)) if *c == color => Some(cq),
+            _ => None,
+        }
     }
 
     /// Caches `cq` (with the membership the caller counted for it); returns the entry it
     /// replaces, whose membership the caller must give back.
     fn insert(&mut self, cq: Arc<ColorQueue>) -> Option<Arc<ColorQueue>> {
-        self.slots[Self::slot(cq.color)].replace(cq)
+        self.slots[Self::slot(cq.color)]
+            .replace((cq.color, cq))
+            .map(|(_, cq)| cq)
     }
 
     fn give_back(cq: Arc<ColorQueue>) {
@@ -470,7 +535,7 @@ impl ColorCache {
         self.slots
             .iter_mut()
             .filter_map(Option::take)
-            .for_each(ColorCache::give_back);
+            .for_each(|(_, cq)| ColorCache::give_back(cq));
     }
 }
 
@@ -487,63 +552,150 @@ impl ColorCache {
 /// deadlock. If the section does not finish in that one poll, the color is given back and the
 /// task moves into it the ordinary way.
 pub(crate) struct Inline {
-    cq: Arc<ColorQueue>,
+    cq: InlineQueue,
     prev: *const ColorQueue,
+    /// The context of the thread polling the section. An `Inline` lives inside one poll on
+    /// that thread (it is never stored in a future), and the context stays installed for
+    /// longer than any poll.
+    ctx: *const Context,
 }
 
-/// How long `in_color` waits for a color that is running a poll on another worker with no
-/// task queued behind it, before it queues the task there instead (see
-/// [`CqCore::try_acquire_patiently`](color_queue::CqCore::try_acquire_patiently)).
+/// How an [`Inline`] section holds its color's queue.
+enum InlineQueue {
+    /// Found in this worker's [`ColorCache`], whose entry holds a membership and a reference:
+    /// nothing to count. The entry stays while the section runs: only [`Context::join`]
+    /// changes the cache, and it is not called inside an inline section (the runner calls it
+    /// after the poll; `try_inline` returns before it when a section is already inline).
+    Cached(*const ColorQueue),
+    /// Joined for the section: a membership and a reference of our own, given back at the end.
+    Joined(Arc<ColorQueue>),
+}
+
+impl InlineQueue {
+    fn get(&self) -> &ColorQueue {
+        match self {
+            // SAFETY: the cache entry keeps the queue alive for the section (see above).
+            InlineQueue::Cached(cq) => unsafe { &**cq },
+            InlineQueue::Joined(cq) => cq,
+        }
+    }
+}
+
+/// How many times `in_color` yields and tries again when its color is running a poll on
+/// another worker with no task queued behind it ([`Enter::Retry`]), before it waits for it.
 ///
-/// Why wait at all: a short critical section (a few microseconds of work on color-owned
-/// state) that finds its color busy would otherwise move the task into the color's queue and
-/// back, two trips through run queues that cost more than the section; and once tasks queue
-/// in a color, every later section finds it busy too. Waiting about as long as such a section
-/// takes keeps colors idle between sections and sections inline, the way an adaptive mutex
-/// spins before it sleeps. It never reorders a color's tasks: it gives up as soon as any task
-/// is queued in the color. The cost is the spin itself when the owner's poll is long.
+/// A short critical section (a few microseconds of work on color-owned state) that finds its
+/// color busy is usually free to run a moment later. Yielding lets this worker run other tasks
+/// in that moment instead of spinning (the task is woken at once, so it comes back after the
+/// work already queued here), and the section is usually inline when it does. It never
+/// reorders the color's tasks: the task is not queued in the color, and a color with tasks
+/// queued is not retried (the task queues behind them).
+pub(crate) const INLINE_RETRIES: u8 = 2;
+
+/// How long `in_color` then waits for a color that is running a poll on another worker with no
+/// task queued behind it, before it queues the task there instead (see
+/// [`CqCore::acquire_patiently`](color_queue::CqCore::acquire_patiently)).
+///
+/// Why wait at all: a short critical section that finds its color busy would otherwise move
+/// the task into the color's queue and back, two trips through run queues that cost more than
+/// the section; and once tasks queue in a color, every later section finds it busy too.
+/// Waiting about as long as such a section takes keeps colors idle between sections and
+/// sections inline, the way an adaptive mutex spins before it sleeps. It never reorders a
+/// color's tasks: it gives up as soon as any task is queued in the color. The cost is the spin
+/// itself when the owner's poll is long.
 const INLINE_PATIENCE: std::time::Duration = std::time::Duration::from_micros(4);
 
-/// Takes `color` for an inline section, if this thread polls a task (not already inside an
-/// inline section) and `color` is idle, or becomes idle within [`INLINE_PATIENCE`] with no
-/// task queued in it. If it stays busy, asks for the ordinary move instead
-/// (with the membership already taken) and returns `Err`; `Ok(None)` outside a task.
-pub(crate) fn try_inline(color: Color) -> Result<Option<Inline>, ()> {
+/// How an `in_color(color, ..)` section starts ([`enter_section`]).
+pub(crate) enum Enter {
+    /// Not inside a task (nor `block_on`'s future).
+    Outside,
+    /// The task is in `color` already: just poll.
+    Here,
+    /// `color` is taken for an inline section (see [`Inline`]).
+    Inline(Inline),
+    /// `color` stayed busy: the move into it was asked for, with the membership taken.
+    Busy,
+    /// Not inline (a section runs inline already): the caller asks for the move.
+    Move,
+    /// `color` runs a poll elsewhere, with nothing queued: yield and try again (see
+    /// [`INLINE_RETRIES`]). Nothing was taken.
+    Retry,
+}
+
+/// Starts an `in_color(color, ..)` section: takes `color` inline if this thread polls a task
+/// (not already inside an inline section) and `color` is idle. If it runs a poll elsewhere
+/// with no task queued, returns [`Enter::Retry`] if `may_retry`, else waits up to
+/// [`INLINE_PATIENCE`] for it. If it stays busy, asks for the ordinary move instead (with the
+/// membership already taken).
+pub(crate) fn enter_section(color: Color, may_retry: bool) -> Enter {
     context(|ctx| {
-        let Some(ctx) = ctx else { return Ok(None) };
-        let prev = ctx.current.get();
-        if prev.is_null() || ctx.inline.get() {
-            return Ok(None);
-        }
-        // A membership for the section, so the queue is the map's while we use it (a spawn
-        // inside the section joins it).
-        let Ok(cq) = ctx.join(color) else {
-            return Ok(None);
+        let Some(ctx) = ctx else {
+            return Enter::Outside;
         };
-        if !cq.core.try_acquire_patiently(INLINE_PATIENCE) {
-            // Busy: the task will move in; the membership taken is the one it needs there.
-            ctx.pending_recolor
-                .set(Some(Move::Joined(Joined(Some(cq)))));
-            return Err(());
+        let Some(current) = ctx.current_queue() else {
+            return Enter::Outside;
+        };
+        if current.color == color {
+            return Enter::Here;
         }
-        ctx.current.set(Arc::as_ptr(&cq));
+        if ctx.inline.get() {
+            return Enter::Move;
+        }
+        let cq = match ctx.cached(color) {
+            Some(cq) => InlineQueue::Cached(cq),
+            // A membership for the section, so the queue is the map's while we use it (a
+            // spawn inside the section joins it).
+            None => match ctx.join(color) {
+                Ok(cq) => InlineQueue::Joined(cq),
+                Err(_) => return Enter::Move,
+            },
+        };
+        let acquired = match cq.get().core.try_acquire() {
+            Some(acquired) => acquired,
+            None if may_retry => {
+                // Give back the membership taken for the section.
+                if let InlineQueue::Joined(cq) = &cq {
+                    cq.shared.colors.leave_now(cq, 1);
+                }
+                return Enter::Retry;
+            }
+            None => cq.get().core.acquire_patiently(INLINE_PATIENCE),
+        };
+        if !acquired {
+            // Busy: the task will move in, with a membership of its own there.
+            let joined = match cq {
+                InlineQueue::Joined(cq) => cq,
+                InlineQueue::Cached(cq) => {
+                    // SAFETY: the cache entry keeps the queue alive and in the map.
+                    let cq = unsafe { clone_queue(cq) };
+                    ColorMap::join_queue(&cq);
+                    cq
+                }
+            };
+            ctx.pending_recolor
+                .set(Some(Move::Joined(Joined(Some(joined)))));
+            return Enter::Busy;
+        }
+        let prev = ctx.current.replace(cq.get());
         ctx.inline.set(true);
-        Ok(Some(Inline { cq, prev }))
+        Enter::Inline(Inline { cq, prev, ctx })
     })
 }
 
 impl Drop for Inline {
     fn drop(&mut self) {
-        context(|ctx| {
-            if let Some(ctx) = ctx {
-                ctx.current.set(self.prev);
-                ctx.inline.set(false);
-            }
-        });
-        if self.cq.core.finish_run() {
-            self.cq.shared.schedule_color(self.cq.clone());
+        // SAFETY: the context outlives the poll this section runs in (see `Inline::ctx`).
+        let ctx = unsafe { &*self.ctx };
+        ctx.current.set(self.prev);
+        ctx.inline.set(false);
+        let cq = self.cq.get();
+        if cq.core.finish_run() {
+            // SAFETY: `cq` is alive (see `InlineQueue`); this makes the run queue's handle.
+            ctx.schedule_next(unsafe { clone_queue(cq) });
         }
-        self.cq.shared.colors.leave_now(&self.cq, 1);
+        if let InlineQueue::Joined(cq) = &self.cq {
+            cq.shared.colors.leave_now(cq, 1);
+        }
     }
 }
 
@@ -828,24 +980,37 @@ where
     unsafe { raw.set_color_queue(Arc::into_raw(cq)) };
     shared.count_spawn(spawner);
     // SAFETY: the first notification's reference (from the initial state).
-    enter_queue(unsafe { Notified::from_raw(raw) }, spawner);
+    if let Some(cq) = enter_queue(unsafe { Notified::from_raw(raw) }, spawner, false) {
+        shared.schedule_color(cq);
+    }
     handle
 }
 
 /// Queues a task that just joined the color queue its header points at (spawned, or moved
 /// in by its runner): it becomes a member and is runnable at the back of the queue. If the
 /// runtime shut down in between, the membership is undone and the task cancelled here
-/// (counted as completed on `worker`).
-pub(crate) fn enter_queue(task: Notified, worker: Option<usize>) {
+/// (counted as completed on `worker`). Returns the color queue if it went `Idle ->
+/// Scheduled`: the caller must put it in a run queue.
+#[must_use]
+pub(crate) fn enter_queue(
+    task: Notified,
+    worker: Option<usize>,
+    moved: bool,
+) -> Option<Arc<ColorQueue>> {
     // SAFETY: holding the notification is the right to read the task's color; the header's
     // reference keeps the queue alive while the task is not complete.
     let cq_ptr = unsafe { task.raw().color_queue() };
     // SAFETY: as above.
     let cq = unsafe { &*cq_ptr };
-    match cq.core.push_new(task) {
-        Push::Queued => {}
+    let pushed = if moved {
+        cq.core.push_moved(task)
+    } else {
+        cq.core.push_new(task)
+    };
+    match pushed {
+        Push::Queued => None,
         // SAFETY: as above; this makes the run queue's own handle.
-        Push::Schedule => cq.shared.schedule_color(unsafe { clone_queue(cq_ptr) }),
+        Push::Schedule => Some(unsafe { clone_queue(cq_ptr) }),
         Push::Closed(task) => {
             let raw = task.into_raw();
             // SAFETY: not queued: we still hold the right to set its color; this gives back
@@ -858,6 +1023,7 @@ pub(crate) fn enter_queue(task: Notified, worker: Option<usize>) {
             arc.shared.count_completion(worker);
             // SAFETY: the shutdown path consumes the notification's reference.
             unsafe { raw.shutdown() };
+            None
         }
     }
 }
@@ -870,6 +1036,14 @@ pub(crate) fn current_color() -> Color {
 /// The color of the task (or `block_on` future) being polled on this thread; `None` if none is.
 pub(crate) fn running_color() -> Option<Color> {
     context(|ctx| ctx.and_then(Context::current_queue).map(|cq| cq.color))
+}
+
+/// [`running_color`], with the id of the runtime it runs in.
+pub(crate) fn running_color_and_runtime() -> Option<(Color, u64)> {
+    context(|ctx| {
+        let ctx = ctx?;
+        Some((ctx.current_queue()?.color, ctx.runtime_id))
+    })
 }
 
 /// Asks the runner to move the task being polled to `color` after this poll. Returns the color

@@ -50,16 +50,19 @@ impl Worker {
     pub(crate) fn run(mut self) {
         let ctx = Context {
             shared: self.shared.clone(),
+            runtime_id: self.shared.id,
             worker: Some((self.index, &self.local as *const _)),
             current: Cell::new(ptr::null()),
             released: Cell::new(Released::default()),
             pending_recolor: Cell::new(None),
+            next: Cell::new(None),
+            next_streak: Cell::new(0),
             inline: Cell::new(false),
             color_cache: Default::default(),
         };
         let _enter = enter(&ctx);
         while !self.shared.is_shutdown() {
-            if let Some(cq) = self.next_local() {
+            if let Some(cq) = self.next_local(&ctx) {
                 self.found_work();
                 self.share_backlog();
                 self.run_color(&ctx, cq);
@@ -77,12 +80,13 @@ impl Worker {
                 self.searching = false;
                 self.shared.idle.stop_searching();
             }
-            self.park();
+            self.park(&ctx);
         }
         if self.searching {
             self.shared.idle.stop_searching();
         }
         ctx.color_cache.borrow_mut().clear();
+        drop(ctx.next.take());
         self.flush_buried();
     }
 
@@ -114,16 +118,22 @@ impl Worker {
         }
     }
 
-    fn next_local(&mut self) -> Option<Arc<ColorQueue>> {
+    fn next_local(&mut self, ctx: &Context) -> Option<Arc<ColorQueue>> {
         self.tick = self.tick.wrapping_add(1);
         if self.tick % DRIVER_INTERVAL == 0 {
             self.maintenance();
         }
         if self.tick % INBOX_INTERVAL == 0 {
             if let Some(cq) = self.pop_inbox() {
+                ctx.next_streak.set(0);
                 return Some(cq);
             }
         }
+        if let Some(cq) = ctx.next.take() {
+            ctx.next_streak.set(ctx.next_streak.get() + 1);
+            return Some(cq);
+        }
+        ctx.next_streak.set(0);
         self.local.pop().or_else(|| self.pop_inbox())
     }
 
@@ -232,7 +242,7 @@ impl Worker {
                     }
                 }
             }
-            let keep_going = self.may_continue();
+            let keep_going = self.may_continue(ctx);
             let released = ctx.released.take();
             let turn = cq
                 .core
@@ -247,7 +257,13 @@ impl Worker {
                     ctx.current.set(cq_ptr);
                     batch = next;
                 }
-                Turn::Rescheduled => {
+                Turn::Rescheduled { moved_in: true } => {
+                    // Tasks moved in during the turn: they are sections waiting (see
+                    // `Context::next`).
+                    ctx.schedule_next(cq);
+                    return;
+                }
+                Turn::Rescheduled { moved_in: false } => {
                     // More arrived: back of our deque (we are its home now). If other colors
                     // wait there too, an idle worker may come and steal.
                     self.local.push(cq);
@@ -301,7 +317,9 @@ impl Worker {
             raw.set_color_queue(Arc::into_raw(to));
             Arc::from_raw(old)
         };
-        enter_queue(task, Some(self.index));
+        if let Some(cq) = enter_queue(task, Some(self.index), true) {
+            ctx.schedule_next(cq);
+        }
         if let Some(empty) = self.shared.colors.leave(&from_ref, 1) {
             self.buried.push(empty);
         }
@@ -336,16 +354,18 @@ impl Worker {
     /// Whether the worker may run another batch of the current color at once: nothing else
     /// waits on this worker, and it is not time to look at the inbox or shut down. Counts as a
     /// turn for the fairness ticks.
-    fn may_continue(&mut self) -> bool {
+    fn may_continue(&mut self, ctx: &Context) -> bool {
         self.tick = self.tick.wrapping_add(1);
         if self.tick % DRIVER_INTERVAL == 0 {
             self.maintenance();
         }
-        self.tick % INBOX_INTERVAL != 0 && !self.has_local_work() && !self.shared.is_shutdown()
+        self.tick % INBOX_INTERVAL != 0 && !self.has_local_work(ctx) && !self.shared.is_shutdown()
     }
 
-    fn has_local_work(&self) -> bool {
-        !self.local.is_empty() || !self.shared.workers[self.index].inbox.is_empty()
+    fn has_local_work(&self, ctx: &Context) -> bool {
+        ctx.has_next()
+            || !self.local.is_empty()
+            || !self.shared.workers[self.index].inbox.is_empty()
     }
 
     fn others_have_work(&self) -> bool {
@@ -356,13 +376,13 @@ impl Worker {
             .any(|(i, w)| i != self.index && (!w.stealer.is_empty() || !w.inbox.is_empty()))
     }
 
-    fn park(&mut self) {
+    fn park(&mut self, ctx: &Context) {
         self.flush_buried();
         let shared = &*self.shared;
         shared.idle.register_sleeper(self.index);
         std::sync::atomic::fence(std::sync::atomic::Ordering::SeqCst);
         let recheck = shared.is_shutdown()
-            || self.has_local_work()
+            || self.has_local_work(ctx)
             || (shared.steal && shared.idle.num_searching() == 0 && self.others_have_work());
         if !recheck {
             WorkerMetrics::bump(&self.metrics().parks);

@@ -845,3 +845,79 @@ fn color_cell_refuses_reentrant_use() {
         "a panic inside with() left the cell borrowed"
     );
 }
+
+#[test]
+fn color_cell_refuses_reentrance_below_other_borrows() {
+    let _w = watchdog("color_cell_refuses_reentrance_below_other_borrows");
+    let rt = runtime(1);
+    let c = Color::new(332);
+    let cells: Arc<Vec<ColorCell<u32>>> = Arc::new((0..3).map(|_| ColorCell::new(c, 0)).collect());
+    let cells2 = cells.clone();
+    let h = rt.handle().spawn_colored(c, async move {
+        let (a, b, third) = (&cells2[0], &cells2[1], &cells2[2]);
+        // a, then b, then a again two levels down: refused; the third cell is fine.
+        a.with(|_| {
+            b.with(|_| {
+                let again = a.try_with(|_| ()).map_err(|e| e.is_reentrant());
+                let other = third.try_with(|v| *v += 1).is_ok();
+                (again, other)
+            })
+        })
+    });
+    assert_eq!(rt.block_on(h).unwrap(), (Err(true), true));
+    // Every borrow ended: all three work again, from another task.
+    let cells3 = cells.clone();
+    let total = rt
+        .block_on(rt.handle().spawn_colored(c, async move {
+            cells3.iter().map(|cell| cell.with(|v| *v)).sum::<u32>()
+        }))
+        .unwrap();
+    assert_eq!(total, 1);
+}
+
+#[test]
+fn color_cell_belongs_to_one_running_runtime_at_a_time() {
+    let _w = watchdog("color_cell_belongs_to_one_running_runtime_at_a_time");
+    let c = Color::new(333);
+    let cell = Arc::new(ColorCell::new(c, 0u64));
+    let bump = |rt: &hue::Runtime| {
+        let cell = cell.clone();
+        rt.block_on(rt.handle().spawn_colored(c, async move {
+            cell.try_with(|v| {
+                *v += 1;
+                *v
+            })
+        }))
+        .unwrap()
+    };
+    let first = runtime(2);
+    let second = runtime(2);
+    assert_eq!(bump(&first), Ok(1));
+    // The same color number in another runtime, while the first one runs: refused (the two
+    // could poll that color at the same time).
+    let err = bump(&second).expect_err("a second running runtime used the cell");
+    assert!(err.is_other_runtime(), "{err:?}");
+    assert!(!err.is_reentrant());
+    assert_eq!((err.cell_color(), err.current_color()), (c, Some(c)));
+    let text = err.to_string();
+    assert!(text.contains("another runtime"), "{text:?}");
+    assert_eq!(bump(&first), Ok(2), "the owner lost the cell");
+    // Once the first runtime has shut down, the second one takes the cell over, with its value.
+    drop(first);
+    assert_eq!(bump(&second), Ok(3));
+    drop(second);
+    // Runtimes used one after another (as `hue::block_on` makes them) share it in turn.
+    for expected in 4..7 {
+        let cell = cell.clone();
+        let v = hue::block_on(async move {
+            in_color(c, async {
+                cell.with(|v| {
+                    *v += 1;
+                    *v
+                })
+            })
+            .await
+        });
+        assert_eq!(v, expected);
+    }
+}

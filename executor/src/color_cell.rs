@@ -45,6 +45,15 @@ use crate::Color;
 ///
 /// `ColorCell<T>` is `Sync` when `T: Send`: share it with an `Arc` or a `static`.
 ///
+/// A cell belongs to one running runtime at a time, the first whose task uses it: color
+/// numbers are per runtime, and two runtimes may run the same color at once. Used from another
+/// runtime's task it refuses ([`WrongColor::is_other_runtime`]) until the owner has shut down;
+/// then the next runtime to use it takes it over (so runtimes made one after another, as
+/// `block_on` makes them, share a `static` cell in turn).
+///
+/// `with` costs a color check and no atomic read-modify-write: the cell's own memory is only
+/// read, so on a multi-core machine only the value's cache lines move between cores.
+///
 /// # Examples
 ///
 /// ```
@@ -264,7 +273,8 @@ impl<T> ColorCell<T> {
     /// # Errors
     ///
     /// [`WrongColor`] if the current task is in another color, if there is no current task,
-    /// or if the cell is already borrowed (re-entrance).
+    /// if the cell is already borrowed (re-entrance), or if it belongs to another runtime that
+    /// still runs.
     ///
     /// ```
     /// # use hue_executor::{Color, ColorCell};
@@ -329,8 +339,9 @@ impl<T> ColorCell<T> {
     ///
     /// # Panics
     ///
-    /// From another color or outside any task (the message names both colors), and on a
-    /// re-entrant `with` on the same cell. See [`try_with`](Self::try_with).
+    /// From another color or outside any task (the message names both colors), on a
+    /// re-entrant `with` on the same cell, and from a task of a runtime other than the running
+    /// one the cell belongs to. See [`try_with`](Self::try_with).
     ///
     /// ```
     /// # use hue_executor::{spawn_colored, Color, ColorCell};

@@ -19,7 +19,7 @@
 //! |-----------------|-----------|-------------------------|
 //! | `colored_state` | `hue`, `tokio_std_mutex`, `tokio_async_mutex` (2 workers each) | 8 shards of state, each a `HashMap<u64, u64>` of 64 keys (+ 1 key counting operations). 1,000 tasks, spawned from the bench thread, each do 100 operations; an operation picks a shard with the task's xorshift PRNG (seeded by the task index, so every system sees the same sequence) and, under the shard's protection, bumps the counter, updates 4 entries and spins 1 us; then it spins 1 us outside. hue: each shard is a `ColorCell` of `Color::new(shard + 1)`, tasks are in `Color::fresh()` colors, and an operation is `hue::in_color(shard_color, async { cell.with(..) }).await`. tokio: a `std::sync::Mutex` or a `tokio::sync::Mutex` per shard. Shards are cache-line padded in all three. |
 //! | `steal_skewed`  | `hue_1_worker`, `hue_2_workers`, `hue_2_workers_no_steal` (`Builder::steal(false)`) | 64 `Color::fresh()` colors x 100 tasks x 50 us of spin, all homed on worker 0: a fresh color spawned from a task running on worker `w` starts on `w`, so the 6,400 tasks are spawned by a task on worker 0. Getting a task there: a remote spawn may run on any worker (an idle worker steals it), so the bench thread spawns one fresh-colored probe task per worker; a probe that finds `hue::current_worker() == Some(0)` releases the others and spawns the batch in the same poll, a probe elsewhere spins (at most 2 ms) until released, keeping its worker busy so the next probe lands on worker 0; a failed round (possible with stealing off, it costs the 2 ms hold) is retried. This step is inside the measured iteration (normally a few tens of us). See `run_on_worker_zero`. |
-//! | `scale_colors`  | `hue_1_worker`, `hue_2_workers` | 64 `Color::fresh()` colors x 50 tasks x 20 us of spin, spawned from the bench thread (outside any worker, so each fresh color is homed by its hash). |
+//! | `scale_colors`  | `hue_1_worker`, `hue_2_workers` | 64 `Color::fresh()` colors x 50 tasks x 20 us of spin. The bench thread spawns the first task of each color (outside any worker, so each fresh color is homed by its hash), which spawns the other 49 into its color with `hue::spawn`. (Spawning all 3,200 from the bench thread took it about 1.5 ms of CPU per iteration; on a 2-core machine, with 2 workers, that came out of the workers' time, and with 1 worker out of an idle core's: 2-3% of the ratio measured the bench thread, not the runtime.) |
 //!
 //! Each iteration waits for its tasks with a countdown: the last task sends on a channel the
 //! bench thread waits on (a task that panics or is dropped unfinished sends a failure instead,
@@ -564,18 +564,25 @@ fn steal_skewed(
 // ---------------------------------------------------------------------------------------------
 // scale_colors
 
-/// One `scale_colors` iteration: fresh colors spawned from the bench thread (hash homes).
+/// One `scale_colors` iteration: the bench thread spawns one task per fresh color (homed by
+/// its hash), which spawns the color's other tasks (see the module doc).
 fn scale_iter(rt: &hue::Runtime, rounds: u64) {
     let latch = Latch::new(SCALE_COLORS * SCALE_TASKS, "scale_colors");
     for _ in 0..SCALE_COLORS {
-        let color = Color::fresh();
-        for _ in 0..SCALE_TASKS {
-            let token = latch.token();
-            rt.handle().spawn_colored(color, async move {
-                spin(rounds);
-                token.done();
-            });
-        }
+        let source = latch.source();
+        let token = latch.token();
+        rt.handle().spawn_colored(Color::fresh(), async move {
+            // `spawn` gives the new tasks this task's color.
+            for _ in 1..SCALE_TASKS {
+                let token = source.token();
+                hue::spawn(async move {
+                    spin(rounds);
+                    token.done();
+                });
+            }
+            spin(rounds);
+            token.done();
+        });
     }
     latch.wait();
 }

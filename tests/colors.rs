@@ -921,3 +921,44 @@ fn color_cell_belongs_to_one_running_runtime_at_a_time() {
         assert_eq!(v, expected);
     }
 }
+
+#[test]
+fn tasks_moving_between_colors_do_not_starve_the_others() {
+    // A color made runnable by a task moving into it runs next on its worker, but only a few
+    // turns in a row: a task that does nothing but move (here, between two colors, forever)
+    // must leave the worker to the others. Without that bound this test hangs.
+    let _w = watchdog("tasks_moving_between_colors_do_not_starve_the_others");
+    let rt = runtime(1);
+    let stop = Arc::new(AtomicBool::new(false));
+    let mover = {
+        let stop = stop.clone();
+        rt.handle().spawn_colored(Color::fresh(), async move {
+            let (x, y) = (Color::fresh(), Color::fresh());
+            let mut moves = 0u64;
+            while !stop.load(Ordering::Relaxed) {
+                recolor(x).await;
+                recolor(y).await;
+                moves += 2;
+            }
+            moves
+        })
+    };
+    let progress = Arc::new(AtomicU64::new(0));
+    let others: Vec<_> = (0..4)
+        .map(|_| {
+            let progress = progress.clone();
+            rt.handle().spawn_colored(Color::fresh(), async move {
+                for _ in 0..100 {
+                    progress.fetch_add(1, Ordering::Relaxed);
+                    hue::yield_now().await;
+                }
+            })
+        })
+        .collect();
+    for task in others {
+        rt.block_on(task).unwrap();
+    }
+    assert_eq!(progress.load(Ordering::Relaxed), 400);
+    stop.store(true, Ordering::Relaxed);
+    assert!(rt.block_on(mover).unwrap() > 0, "the mover never ran");
+}

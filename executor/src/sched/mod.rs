@@ -18,6 +18,11 @@
 //!   its worker's otherwise empty deque during a poll runs right after that poll (tokio's LIFO
 //!   slot makes the same trade; a poll that blocks its thread delays it, which is why blocking
 //!   work belongs in `spawn_blocking`). Stealing can be turned off (for experiments).
+//! - A color made runnable by tasks *moving into it* (`recolor`, `in_color`) runs next on the
+//!   worker that moved them, from a one-color slot ([`Context::next`]), at most
+//!   [`NEXT_STREAK`] turns in a row: such tasks are usually entering a short critical
+//!   section, and a color left at the back of a deep deque makes every other section for it
+//!   queue behind (a convoy).
 //! - Fairness (S7): a worker runs at most [`BATCH`] tasks of a color per turn; then, if nothing
 //!   else waits on the worker, it takes the color's next batch at once (one lock, no trip
 //!   through the deque), else the color goes to the back of the deque. The inbox is looked at

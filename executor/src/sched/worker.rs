@@ -196,8 +196,12 @@ impl Worker {
         WorkerMetrics::bump(&self.metrics().colors_run);
         let cq_ptr = Arc::as_ptr(&cq);
         let mut batch = cq.core.begin_run(BATCH);
-        if previous_home != self.index {
-            // Only a thief runs a color away from its home: it and its tasks moved here.
+        // A color from the next-run slot (the streak counts it) was made runnable here by tasks
+        // moving into it: it was never queued elsewhere, so it was not stolen.
+        let from_next = ctx.next_streak.get() > 0;
+        if previous_home != self.index && !from_next {
+            // Otherwise only a thief runs a color away from its home: it and its tasks moved
+            // here.
             WorkerMetrics::bump(&self.metrics().stolen_colors);
             WorkerMetrics::add(&self.metrics().stolen_tasks, batch.len() as u64);
         }

@@ -437,6 +437,7 @@ impl Context {
         }
     }
 
+    /// Whether a color waits in [`Context::next`].
     pub(crate) fn has_next(&self) -> bool {
         let next = self.next.take();
         let has = next.is_some();
@@ -570,7 +571,7 @@ enum InlineQueue {
     /// Found in this worker's [`ColorCache`], whose entry holds a membership and a reference:
     /// nothing to count. The entry stays while the section runs: only [`Context::join`]
     /// changes the cache, and it is not called inside an inline section (the runner calls it
-    /// after the poll; `try_inline` returns before it when a section is already inline).
+    /// after the poll; `enter_section` returns before it when a section is already inline).
     Cached(*const ColorQueue),
     /// Joined for the section: a membership and a reference of our own, given back at the end.
     Joined(Arc<ColorQueue>),

@@ -376,14 +376,10 @@ fn alternate_state(
     hue: &hue::Runtime,
     tokio: &tokio::runtime::Runtime,
     cells: &Arc<Vec<Padded<ColorCell<Shard>>>>,
+    std_shards: &Arc<Vec<Padded<std::sync::Mutex<Shard>>>>,
     rounds: u64,
     n: usize,
 ) {
-    let std_shards: Arc<Vec<_>> = Arc::new(
-        (0..SHARDS)
-            .map(|_| Padded(std::sync::Mutex::new(new_shard())))
-            .collect(),
-    );
     let time = |f: &dyn Fn()| {
         let start = Instant::now();
         f();
@@ -393,7 +389,7 @@ fn alternate_state(
         .map(|_| {
             (
                 time(&|| hue_state_iter(hue, cells, rounds)),
-                time(&|| tokio_std_iter(tokio, &std_shards, rounds)),
+                time(&|| tokio_std_iter(tokio, std_shards, rounds)),
             )
         })
         .unzip();
@@ -436,17 +432,17 @@ fn colored_state(
     check_ops("colored_state/hue", hue_total, || {
         hue_state_iter(hue, &cells, rounds)
     });
-    if let Some(n) = alternate_rounds() {
-        alternate_state(hue, tokio, &cells, rounds, n);
-        return;
-    }
-    g.bench_function("hue", |b| b.iter(|| hue_state_iter(hue, &cells, rounds)));
-
     let std_shards: Arc<Vec<_>> = Arc::new(
         (0..SHARDS)
             .map(|_| Padded(std::sync::Mutex::new(new_shard())))
             .collect(),
     );
+    if let Some(n) = alternate_rounds() {
+        alternate_state(hue, tokio, &cells, &std_shards, rounds, n);
+        return;
+    }
+    g.bench_function("hue", |b| b.iter(|| hue_state_iter(hue, &cells, rounds)));
+
     let std_total = || std_shards.iter().map(|s| s.lock().unwrap()[&OPS_KEY]).sum();
     check_ops("colored_state/tokio_std_mutex", std_total, || {
         tokio_std_iter(tokio, &std_shards, rounds)

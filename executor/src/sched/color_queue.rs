@@ -422,18 +422,10 @@ impl CqCore {
     /// `Scheduled` again and the caller must put it in a run queue; `false`: `Idle`.
     #[must_use]
     pub(crate) fn finish_run(&self) -> bool {
-        // `finish_turn(None, None, Released::default())`, without the parts it does not need
-        // (this ends every inline `in_color` section).
-        let mut inner = self.lock();
-        debug_assert_eq!(inner.state, RunState::Running);
-        inner.moved_in = false;
-        if inner.run.len == 0 || inner.closed {
-            inner.state = RunState::Idle;
-            false
-        } else {
-            inner.state = RunState::Scheduled;
-            true
-        }
+        matches!(
+            self.finish_turn(None, None, Released::default()),
+            Turn::Rescheduled { .. }
+        )
     }
 
     /// A thread outside the workers (a `block_on` caller) wants to run in this color. `true`:

@@ -464,23 +464,32 @@ impl Context {
         if color.is_fresh() {
             return shared.colors.join(shared, color, Some(index));
         }
-        let mut cache = self.color_cache.borrow_mut();
-        if let Some(cq) = cache.get(color) {
-            if shared.colors.is_closed() {
-                return Err(colors::Closed);
-            }
-            // The cache's membership keeps the queue the map's (see `ColorCache`).
-            ColorMap::join_queue(cq);
-            return Ok(cq.clone());
+        if let Some(cq) = self.cached(color) {
+            // SAFETY: just found in the cache, which we do not change before this.
+            return Ok(unsafe { join_cached(cq) });
         }
+        // (Shut down: the map refuses the join.)
         let cq = shared.colors.join(shared, color, Some(index))?;
         ColorMap::join_queue(&cq);
         cq.cached.fetch_add(1, Relaxed);
-        if let Some(evicted) = cache.insert(cq.clone()) {
+        if let Some(evicted) = self.color_cache.borrow_mut().insert(cq.clone()) {
             ColorCache::give_back(evicted);
         }
         Ok(cq)
     }
+}
+
+/// Counts a new member into a queue found by [`Context::cached`] and returns a reference to
+/// it: the cache's membership keeps the queue the map's, so no map lookup is needed.
+///
+/// # Safety
+/// `cq` came from `Context::cached` on this thread, and the cache entry is still there (so the
+/// queue is alive).
+unsafe fn join_cached(cq: *const ColorQueue) -> Arc<ColorQueue> {
+    // SAFETY: forwarded: the cache entry holds a strong reference.
+    let cq = unsafe { clone_queue(cq) };
+    ColorMap::join_queue(&cq);
+    cq
 }
 
 /// A worker's small direct-mapped cache of named colors' queues, each held with a membership
@@ -671,12 +680,8 @@ pub(crate) fn enter_section(color: Color, may_retry: bool) -> Enter {
             // Busy: the task will move in, with a membership of its own there.
             let joined = match cq {
                 InlineQueue::Joined(cq) => cq,
-                InlineQueue::Cached(cq) => {
-                    // SAFETY: the cache entry keeps the queue alive and in the map.
-                    let cq = unsafe { clone_queue(cq) };
-                    ColorMap::join_queue(&cq);
-                    cq
-                }
+                // SAFETY: found in the cache above, which nothing changed since.
+                InlineQueue::Cached(cq) => unsafe { join_cached(cq) },
             };
             ctx.pending_recolor
                 .set(Some(Move::Joined(Joined(Some(joined)))));

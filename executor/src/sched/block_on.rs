@@ -96,18 +96,7 @@ impl Wake for ThreadWaker {
 
 /// Runs `future` to completion on this thread, in color 0 of `shared`.
 pub(crate) fn block_on<F: Future>(shared: &Arc<Shared>, future: F) -> F::Output {
-    let ctx = Context {
-        shared: shared.clone(),
-        runtime_id: shared.id,
-        worker: None,
-        current: std::cell::Cell::new(ptr::null()),
-        released: Default::default(),
-        pending_recolor: Default::default(),
-        inline: Default::default(),
-        color_cache: Default::default(),
-        next: Default::default(),
-        next_streak: Default::default(),
-    };
+    let ctx = Context::new(shared.clone(), None);
     let _enter = enter(&ctx);
     /// The color the future is in (a foreign member of it), left when `block_on` ends, also
     /// by panic.

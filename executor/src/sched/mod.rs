@@ -426,6 +426,26 @@ pub(crate) struct Context {
 pub(crate) const NEXT_STREAK: u32 = 3;
 
 impl Context {
+    /// A fresh context for a thread entering `shared`: a worker's (with its index and local
+    /// deque) or `block_on`'s (`worker: None`). Nothing is polled in it yet.
+    pub(crate) fn new(
+        shared: Arc<Shared>,
+        worker: Option<(usize, *const crossbeam_deque::Worker<Arc<ColorQueue>>)>,
+    ) -> Context {
+        Context {
+            runtime_id: shared.id,
+            shared,
+            worker,
+            current: Cell::new(ptr::null()),
+            released: Cell::default(),
+            pending_recolor: Cell::new(None),
+            inline: Cell::new(false),
+            color_cache: Default::default(),
+            next: Cell::new(None),
+            next_streak: Cell::new(0),
+        }
+    }
+
     /// Schedules `cq`, which went `Idle -> Scheduled` because tasks moved into it (see
     /// [`Context::next`]): on a worker of its runtime, it runs right after the current turn,
     /// unless [`NEXT_STREAK`] turns in a row came that way already. The newest such color wins

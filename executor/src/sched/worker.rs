@@ -1,7 +1,6 @@
 //! A worker thread: find a color, run a batch of its tasks, repeat; steal when out of work;
 //! park when there is none anywhere.
 
-use std::cell::Cell;
 use std::ptr;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
@@ -48,18 +47,10 @@ impl Worker {
 
     /// The worker thread's body.
     pub(crate) fn run(mut self) {
-        let ctx = Context {
-            shared: self.shared.clone(),
-            runtime_id: self.shared.id,
-            worker: Some((self.index, &self.local as *const _)),
-            current: Cell::new(ptr::null()),
-            released: Cell::new(Released::default()),
-            pending_recolor: Cell::new(None),
-            next: Cell::new(None),
-            next_streak: Cell::new(0),
-            inline: Cell::new(false),
-            color_cache: Default::default(),
-        };
+        let ctx = Context::new(
+            self.shared.clone(),
+            Some((self.index, &self.local as *const _)),
+        );
         let _enter = enter(&ctx);
         while !self.shared.is_shutdown() {
             if let Some(cq) = self.next_local(&ctx) {

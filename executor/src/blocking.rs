@@ -27,8 +27,8 @@ use std::task::{Context, Poll};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::sched::lock;
-use crate::task::{JoinHandle, Notified, RawTask};
+use crate::sync::lock;
+use crate::task::{JoinHandle, Notified, RawTask, Schedule};
 use crate::Handle;
 
 /// Runs `f` on the runtime's blocking thread pool and returns a handle to its result.
@@ -146,11 +146,9 @@ impl BlockingPool {
         F: FnOnce() -> R + Send + 'static,
         R: Send + 'static,
     {
-        let raw = RawTask::new(BlockingTask(Some(f)));
+        let raw = RawTask::new(BlockingTask(Some(f)), NoColor);
         // SAFETY: the task is new; its output type is `R`; the handle takes its reference.
         let join = unsafe { JoinHandle::new(raw) };
-        // A blocking task joins no color: its header's color pointer stays null, and
-        // completion drops the membership's reference with the runner's (`release`).
         let mut inner = lock(&self.inner);
         if inner.shutdown {
             drop(inner);
@@ -266,6 +264,24 @@ impl BlockingPool {
                 }
             }
         }
+        true
+    }
+}
+
+/// The scheduler of blocking tasks: they join no color, and this pool runs them. A blocking
+/// task is queued once, at spawn, and never woken (its future finishes in its one poll).
+struct NoColor;
+
+impl Schedule for NoColor {
+    fn schedule(task: crate::task::Notified) {
+        // Only `abort` could notify an idle task, and a blocking task is never idle: it is
+        // queued (notified) until its one poll, which completes it.
+        debug_assert!(false, "a blocking task was notified");
+        drop(task);
+    }
+
+    fn release(_: RawTask) -> bool {
+        // Nothing to leave: completion drops the scheduler's reference with the runner's.
         true
     }
 }

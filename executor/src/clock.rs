@@ -1,8 +1,8 @@
 //! A cheap clock for the long-poll metrics.
 //!
 //! Every poll is timed, so the clock must cost next to nothing: on Linux this is
-//! `CLOCK_MONOTONIC_COARSE` (a vDSO read of the last tick, about 5 ns here against about 29 ns
-//! for `Instant::now`), whose resolution is the kernel tick (1-4 ms). That is plenty to see a
+//! `CLOCK_MONOTONIC_COARSE` (a vDSO read of the last tick, several times cheaper than
+//! `Instant::now`), whose resolution is the kernel tick (1-4 ms). That is plenty to see a
 //! poll that blocked its worker for 10 ms or more, which is what the metric is for; it cannot
 //! time short polls, and the figures it gives are rounded to ticks.
 

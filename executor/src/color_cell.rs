@@ -34,12 +34,13 @@ use std::sync::atomic::{AtomicU64, Ordering::*};
 use std::sync::Mutex;
 
 use crate::sched;
+use crate::sync::lock;
 use crate::Color;
 
 /// State that only tasks running in one color may touch, with no lock.
 ///
 /// Tasks of the cell's color reach the value with [`with`](Self::with); other code first moves
-/// into the color with [`in_color`](crate::in_color) (or [`recolor`](crate::recolor)). Because
+/// into the color with [`in_color`](crate::in_color) (or [`recolor`](fn@crate::recolor)). Because
 /// tasks of one color never run at once (S1), this is the libasync-smp way of owning state:
 /// the critical section is the code that runs in the color.
 ///
@@ -102,17 +103,17 @@ static LAST_RUNTIME_ID: AtomicU64 = AtomicU64::new(NO_RUNTIME);
 /// A new runtime's id, registered as live.
 pub(crate) fn register_runtime() -> u64 {
     let id = LAST_RUNTIME_ID.fetch_add(1, Relaxed) + 1;
-    sched::lock(&LIVE_RUNTIMES).push(id);
+    lock(&LIVE_RUNTIMES).push(id);
     id
 }
 
 /// The runtime `id` can no longer poll any task: cells it owned may be taken over.
 pub(crate) fn retire_runtime(id: u64) {
-    sched::lock(&LIVE_RUNTIMES).retain(|&live| live != id);
+    lock(&LIVE_RUNTIMES).retain(|&live| live != id);
 }
 
 fn is_live(id: u64) -> bool {
-    sched::lock(&LIVE_RUNTIMES).contains(&id)
+    lock(&LIVE_RUNTIMES).contains(&id)
 }
 
 /// One entry of a thread's stack of cells it is inside (module docs, point 3), living in the

@@ -101,7 +101,7 @@ impl fmt::Debug for dyn Driver {
 /// # Ok::<(), std::io::Error>(())
 /// ```
 pub fn current_driver() -> Option<Arc<dyn Driver>> {
-    crate::sched::context(|ctx| match ctx {
+    crate::sched::context::context(|ctx| match ctx {
         Some(ctx) => ctx.shared.driver.get().cloned(),
         None => crate::Handle::try_current().and_then(|h| h.driver().cloned()),
     })

@@ -16,7 +16,7 @@
 //! - **S4 No lost wake-ups.** A wake during a poll makes the task run again after that poll.
 //! - **S5 Default color.** [`spawn`] inherits the current task's color (0 outside tasks);
 //!   [`Runtime::block_on`]'s future is color 0 and counts for S1.
-//! - **S6 Recoloring.** [`recolor`] moves the running task to another color; [`in_color`] runs
+//! - **S6 Recoloring.** [`recolor()`] moves the running task to another color; [`in_color`] runs
 //!   a future in a color and moves back: a critical section is code run in the owning color.
 //! - **S7 Fairness.** A worker runs a bounded batch of one color, then moves on.
 //! - **S8 Failure.** A panic in a poll becomes a [`JoinError`]; dropping the runtime drops every
@@ -54,12 +54,16 @@
 //!
 //! # Layout
 //!
-//! - [`task`](crate::JoinHandle): the task lifecycle (one allocation, a state word, a
-//!   hand-written waker); it knows nothing about colors or workers.
-//! - `sched`: color queues, workers, stealing, parking, `block_on`; policy.
+//! - `task`: the task lifecycle (one allocation, a state word, a hand-written waker, the
+//!   [`JoinHandle`]); it knows nothing about colors or workers and reaches the scheduler
+//!   through one trait, whose functions sit in each task's vtable.
+//! - `sched`: policy: color queues, memberships, the color map, workers, stealing, parking,
+//!   `block_on`, `in_color` sections, shutdown.
 //! - [`Driver`]: the seam a reactor implements.
 //!
-//! [hue]: https://docs.rs/hue
+//! docs/DESIGN.md in the repository describes the design as built.
+//!
+//! [hue]: ../hue/index.html
 
 mod blocking;
 mod clock;
@@ -72,6 +76,9 @@ mod metrics;
 mod recolor;
 mod runtime;
 mod sched;
+mod spin_lock;
+#[doc(hidden)]
+pub mod sync;
 mod task;
 mod yield_now;
 
@@ -179,7 +186,7 @@ pub fn current_color() -> Color {
 /// # Ok::<(), std::io::Error>(())
 /// ```
 pub fn current_worker() -> Option<usize> {
-    sched::context(|ctx| ctx.and_then(|c| c.worker.map(|(index, _)| index)))
+    sched::current_worker()
 }
 
 /// Runs `future` to completion on a new runtime with the default settings, then shuts that

@@ -18,11 +18,9 @@ use loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
 use loom::sync::{Arc, Mutex};
 use loom::thread;
 
-use crate::loom::UnsafeCell;
-use crate::sched::color_queue::{CqCore, Push, Released, Turn};
-use crate::task::raw::{Header, RunResult, Vtable};
-use crate::task::state::State;
-use crate::task::{JoinError, JoinHandle, Notified, RawTask};
+use crate::sched::color_queue::{Push, RunState, TaskQueue, Turn};
+use crate::sched::task_list::Released;
+use crate::task::{Header, JoinError, JoinHandle, Notified, RawTask, RunResult, Schedule, Vtable};
 
 // ---- a place for notifications of tasks that are in no color -------------------------------
 
@@ -36,8 +34,18 @@ std::thread_local! {
     static NOTIFIED: RefCell<Vec<SendTask>> = const { RefCell::new(Vec::new()) };
 }
 
-pub(crate) fn notified(task: Notified) {
-    NOTIFIED.with(|n| n.borrow_mut().push(SendTask(task.into_raw())));
+/// The scheduler of the task-state models: it runs tasks outside any color and collects their
+/// notifications here.
+struct Collect;
+
+impl Schedule for Collect {
+    fn schedule(task: Notified) {
+        NOTIFIED.with(|n| n.borrow_mut().push(SendTask(task.into_raw())));
+    }
+
+    fn release(_: RawTask) -> bool {
+        true
+    }
 }
 
 fn take_notified() -> Option<Notified> {
@@ -68,9 +76,9 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    let raw = RawTask::new(future);
+    let raw = RawTask::new(future, Collect);
     // SAFETY: the initial state holds the handle's reference and the first notification's;
-    // the membership's reference is dropped by `complete` (release is a no-op without color).
+    // the scheduler's reference is dropped by `complete` (`Collect::release` says so).
     unsafe { (Notified::from_raw(raw), JoinHandle::new(raw)) }
 }
 
@@ -361,12 +369,16 @@ fn task_join_handle_dropped_racing_completion() {
 
 static FAKE_VTABLE: Vtable = Vtable {
     run: fake_run,
+    schedule: fake_schedule,
     dealloc: fake_dealloc,
     try_read_output: fake_read,
     drop_join_handle: fake_dealloc,
     shutdown: fake_dealloc,
 };
 unsafe fn fake_run(_: NonNull<Header>) -> RunResult {
+    unreachable!()
+}
+fn fake_schedule(_: Notified) {
     unreachable!()
 }
 unsafe fn fake_dealloc(_: NonNull<Header>) {}
@@ -381,16 +393,7 @@ impl FakeTasks {
     fn new(n: usize) -> FakeTasks {
         FakeTasks {
             headers: (0..n)
-                .map(|_| {
-                    Box::new(Header {
-                        state: State::new(),
-                        vtable: &FAKE_VTABLE,
-                        queue_next: UnsafeCell::new(None),
-                        color: UnsafeCell::new(std::ptr::null()),
-                        member_prev: UnsafeCell::new(None),
-                        member_next: UnsafeCell::new(None),
-                    })
-                })
+                .map(|_| Box::new(Header::new(&FAKE_VTABLE)))
                 .collect(),
         }
     }
@@ -411,7 +414,7 @@ impl FakeTasks {
 }
 
 struct ColorModel {
-    cq: CqCore,
+    queue: TaskQueue,
     tasks: FakeTasks,
     /// The run queue the color's handle sits in while `Scheduled` (0 or 1 handles).
     run_queue: Mutex<usize>,
@@ -427,7 +430,7 @@ unsafe impl Sync for ColorModel {}
 impl ColorModel {
     fn new(n: usize) -> Arc<ColorModel> {
         Arc::new(ColorModel {
-            cq: CqCore::new(),
+            queue: TaskQueue::new(),
             tasks: FakeTasks::new(n),
             run_queue: Mutex::new(0),
             in_flight: AtomicBool::new(false),
@@ -437,7 +440,7 @@ impl ColorModel {
 
     fn push(&self, i: usize) {
         // A new task: it joins the member list and is queued, in one critical section.
-        match self.cq.push_new(self.tasks.notified(i)) {
+        match self.queue.push_new(self.tasks.notified(i)) {
             Push::Schedule => *self.run_queue.lock().unwrap() += 1,
             Push::Queued => {}
             Push::Closed(n) => {
@@ -460,7 +463,7 @@ impl ColorModel {
             !self.in_flight.swap(true, SeqCst),
             "two owners of one color"
         );
-        let mut batch = self.cq.begin_run(max);
+        let mut batch = self.queue.begin_run(max);
         assert!(batch.len() <= max);
         // Every task runs to completion: it leaves the member list at the end of the turn.
         let mut released = Released::default();
@@ -469,7 +472,7 @@ impl ColorModel {
             released.push(t);
         }
         self.in_flight.store(false, SeqCst);
-        match self.cq.finish_turn(None, None, released) {
+        match self.queue.finish_turn(None, None, released) {
             Turn::Rescheduled { .. } => *self.run_queue.lock().unwrap() += 1,
             Turn::Idle => {}
             Turn::Continue(_) => unreachable!("no next batch was asked for"),
@@ -479,7 +482,7 @@ impl ColorModel {
 
     fn members(&self) -> usize {
         let mut out = Vec::new();
-        self.cq.members_snapshot(&mut out);
+        self.queue.members_snapshot(&mut out);
         out.len()
     }
 }
@@ -512,7 +515,7 @@ fn color_push_vs_run_vs_steal() {
             vec![0, 1, 2],
             "FIFO, each task once"
         );
-        assert_eq!(m.cq.state(), crate::sched::color_queue::RunState::Idle);
+        assert_eq!(m.queue.state(), RunState::Idle);
         assert_eq!(m.members(), 0, "every completed task left the member list");
     });
 }
@@ -530,7 +533,7 @@ fn color_foreign_acquire_and_handoff() {
             let handed = handed.clone();
             let done = done.clone();
             thread::spawn(move || {
-                if !m.cq.acquire_or_enqueue(m.tasks.raw(1)) {
+                if !m.queue.acquire_or_enqueue(m.tasks.raw(1)) {
                     while !handed.load(SeqCst) {
                         thread::yield_now();
                     }
@@ -541,7 +544,7 @@ fn color_foreign_acquire_and_handoff() {
                 );
                 m.ran.lock().unwrap().push(1);
                 m.in_flight.store(false, SeqCst);
-                if m.cq.finish_run() {
+                if m.queue.finish_run() {
                     *m.run_queue.lock().unwrap() += 1;
                 }
                 done.store(true, SeqCst);
@@ -557,10 +560,10 @@ fn color_foreign_acquire_and_handoff() {
                 *rq -= 1;
             }
             assert!(!m.in_flight.swap(true, SeqCst), "two owners of one color");
-            let mut batch = m.cq.begin_run(8);
+            let mut batch = m.queue.begin_run(8);
             while let Some(t) = batch.pop() {
                 if m.tasks.id(t) == 1 {
-                    m.cq.put_back_front(batch, Default::default());
+                    m.queue.put_back_front(batch, Default::default());
                     m.in_flight.store(false, SeqCst);
                     handed.store(true, SeqCst);
                     return true;
@@ -568,7 +571,7 @@ fn color_foreign_acquire_and_handoff() {
                 m.ran.lock().unwrap().push(0);
             }
             m.in_flight.store(false, SeqCst);
-            if m.cq.finish_run() {
+            if m.queue.finish_run() {
                 *m.run_queue.lock().unwrap() += 1;
             }
             true

@@ -4,6 +4,7 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
 use crate::sched::Shared;
+use std::sync::atomic::AtomicU64;
 
 /// Counters of one worker (see [`RuntimeMetrics::worker`]). All counts since the runtime
 /// started.
@@ -162,4 +163,33 @@ fn live_tasks(shared: &Shared) -> usize {
         completed += w.metrics.completed.load(Relaxed);
     }
     (spawned.saturating_sub(completed) as usize) + shared.blocking.live()
+}
+
+/// Per-worker counters, written only by their worker (relaxed), read by `metrics()`.
+#[derive(Default)]
+pub(crate) struct WorkerCounters {
+    pub(crate) polls: AtomicU64,
+    pub(crate) colors_run: AtomicU64,
+    pub(crate) steals: AtomicU64,
+    pub(crate) stolen_colors: AtomicU64,
+    pub(crate) stolen_tasks: AtomicU64,
+    pub(crate) local_schedules: AtomicU64,
+    pub(crate) parks: AtomicU64,
+    pub(crate) driver_polls: AtomicU64,
+    pub(crate) long_polls: AtomicU64,
+    pub(crate) longest_poll_ns: AtomicU64,
+    /// Tasks spawned on this worker, and tasks that completed on it (for `live_tasks`).
+    pub(crate) spawned: AtomicU64,
+    pub(crate) completed: AtomicU64,
+}
+
+impl WorkerCounters {
+    pub(crate) fn bump(counter: &AtomicU64) {
+        WorkerCounters::add(counter, 1);
+    }
+
+    /// Adds to a counter that only this worker writes (no read-modify-write needed).
+    pub(crate) fn add(counter: &AtomicU64, n: u64) {
+        counter.store(counter.load(Relaxed) + n, Relaxed);
+    }
 }

@@ -13,7 +13,7 @@
 //! programs deadlock, which colors are meant to rule out.
 //!
 //! `in_color` has a fast path: when the section's color is idle, the section is polled at once,
-//! inside the current poll, with that color taken for the moment (see `sched::Inline` for why
+//! inside the current poll, with that color taken for the moment (see `sched::section` for why
 //! S1 and S3 hold and why this cannot deadlock). Only if the section does not finish in that
 //! poll does the task move into the color, and back, as above.
 //!
@@ -27,7 +27,8 @@ use std::panic::{self, AssertUnwindSafe};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use crate::sched::{self, HeldColor};
+use crate::sched::context::running_color as running_color_opt;
+use crate::sched::section::{self, Enter, HeldColor};
 use crate::Color;
 
 const NOT_IN_A_TASK: &str =
@@ -75,13 +76,13 @@ pub struct Recolor {
 
 /// Asks to be moved to `target` after this poll; returns the current color.
 fn request(target: Color, cx: &mut Context<'_>) -> Color {
-    let current = sched::request_recolor(target).expect(NOT_IN_A_TASK);
+    let current = section::request_recolor(target).expect(NOT_IN_A_TASK);
     cx.waker().wake_by_ref();
     current
 }
 
 fn running_color() -> Color {
-    sched::running_color().expect(NOT_IN_A_TASK)
+    running_color_opt().expect(NOT_IN_A_TASK)
 }
 
 impl Future for Recolor {
@@ -168,7 +169,7 @@ pub struct InColor<F: Future> {
     future: Option<F>,
     target: Color,
     state: State<F::Output>,
-    /// Times the section found its color busy and yielded (see `sched::INLINE_RETRIES`).
+    /// Times the section found its color busy and yielded (see `sched::section::INLINE_RETRIES`).
     retries: u8,
 }
 
@@ -201,7 +202,7 @@ impl<F: Future> std::fmt::Debug for InColor<F> {
 
 /// Asks to be moved back to the held color after this poll.
 fn ask_return(back: &HeldColor, cx: &mut Context<'_>) {
-    sched::request_return(back).expect(NOT_IN_A_TASK);
+    section::request_return(back).expect(NOT_IN_A_TASK);
     cx.waker().wake_by_ref();
 }
 
@@ -209,7 +210,7 @@ impl<F: Future> InColor<F> {
     /// Leaves for the section's color, keeping the way back (and the color's queue); asks for
     /// the move unless it was asked for already.
     fn enter(&mut self, cx: &mut Context<'_>, request_move: bool) -> Poll<F::Output> {
-        let back = sched::hold_current_color().expect(NOT_IN_A_TASK);
+        let back = section::hold_current_color().expect(NOT_IN_A_TASK);
         if request_move {
             request(self.target, cx);
         } else {
@@ -261,19 +262,22 @@ impl<F: Future> Future for InColor<F> {
         loop {
             match std::mem::replace(&mut this.state, State::Done) {
                 State::Start => {
-                    match sched::enter_section(this.target, this.retries < sched::INLINE_RETRIES) {
-                        sched::Enter::Retry => {
+                    match section::enter_section(
+                        this.target,
+                        this.retries < section::INLINE_RETRIES,
+                    ) {
+                        Enter::Retry => {
                             // The color is busy for a moment: let this worker run other tasks.
                             this.retries += 1;
                             this.state = State::Start;
                             cx.waker().wake_by_ref();
                             return Poll::Pending;
                         }
-                        sched::Enter::Outside => panic!("{NOT_IN_A_TASK}"),
-                        sched::Enter::Here => this.state = State::Direct,
-                        sched::Enter::Inline(inline) => {
+                        Enter::Outside => panic!("{NOT_IN_A_TASK}"),
+                        Enter::Here => this.state = State::Direct,
+                        Enter::Inline(inline) => {
                             // Fast path: the color was idle, so it is taken inside this poll (see
-                            // `sched::Inline`); if the section finishes now, no move at all.
+                            // `sched::section`); if the section finishes now, no move at all.
                             // SAFETY: `self` is pinned (see above).
                             let polled = unsafe { this.poll_section(cx) };
                             // Give the color back; if the section is not done, the task moves into
@@ -287,8 +291,8 @@ impl<F: Future> Future for InColor<F> {
                             }
                         }
                         // The move into it was asked for already.
-                        sched::Enter::Busy => return this.enter(cx, false),
-                        sched::Enter::Move => return this.enter(cx, true),
+                        Enter::Busy => return this.enter(cx, false),
+                        Enter::Move => return this.enter(cx, true),
                     }
                 }
                 State::Direct => {

@@ -3,16 +3,17 @@
 use std::fmt;
 use std::future::Future;
 use std::io;
-use std::sync::atomic::Ordering::SeqCst;
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::Arc;
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crossbeam_deque::Worker as Deque;
 
 use crate::driver::Driver;
 use crate::metrics::RuntimeMetrics;
-use crate::sched::{self, color_queue::RunState, worker::Worker, Shared};
+use crate::sched::color_queue::ColorQueue;
+use crate::sched::shutdown::{ExitGuard, Exited};
+use crate::sched::{self, worker, Shared};
 use crate::task::JoinHandle;
 use crate::Color;
 
@@ -151,8 +152,10 @@ impl Builder {
         self
     }
 
-    /// The event source idle workers wait on (see [`Driver`]). Default: none; idle workers
-    /// just sleep.
+    /// The event source idle workers wait on (see [`Driver`]). Default: none is installed up
+    /// front, and idle workers just sleep until a driver is installed with
+    /// [`Handle::driver_or_try_init`]. hue's reactor (hue-reactor, in the `hue` crate) installs
+    /// itself that way when the runtime first makes a socket or timer.
     ///
     /// See [`Driver`] for an example.
     pub fn driver(&mut self, driver: Arc<dyn Driver>) -> &mut Self {
@@ -211,8 +214,10 @@ impl Builder {
     ///
     /// # Errors
     ///
-    /// `InvalidInput` for zero workers (from [`workers`](Self::workers) or `HUE_WORKERS`) or a
-    /// `HUE_WORKERS` that is not a number; the OS error if a thread cannot be started.
+    /// `InvalidInput` for zero workers or more than 4096 (from [`workers`](Self::workers) or
+    /// `HUE_WORKERS`), a `HUE_WORKERS` that is not a number, or zero
+    /// [`max_blocking_threads`](Self::max_blocking_threads); the OS error if a thread cannot be
+    /// started.
     ///
     /// ```
     /// let rt = hue_executor::Runtime::builder().workers(2).build()?;
@@ -227,8 +232,7 @@ impl Builder {
                 "hue: Builder::max_blocking_threads(0): the blocking pool needs at least one thread",
             ));
         }
-        let deques: Vec<Deque<Arc<sched::ColorQueue>>> =
-            (0..n).map(|_| Deque::new_fifo()).collect();
+        let deques: Vec<Deque<Arc<ColorQueue>>> = (0..n).map(|_| Deque::new_fifo()).collect();
         let shared = Arc::new(Shared::new(
             deques.iter().map(Deque::stealer).collect(),
             sched::Config {
@@ -243,13 +247,13 @@ impl Builder {
         let exited = Arc::new(Exited::default());
         let mut threads = Vec::with_capacity(n);
         for (index, deque) in deques.into_iter().enumerate() {
-            let worker = Worker::new(index, shared.clone(), deque);
+            let worker_shared = shared.clone();
             let exit_guard = ExitGuard(exited.clone());
             let spawned = thread::Builder::new()
                 .name(format!("{}-{index}", self.thread_name))
                 .spawn(move || {
                     let _done = exit_guard;
-                    worker.run();
+                    worker::run(index, worker_shared, deque);
                 });
             match spawned {
                 Ok(handle) => threads.push(handle),
@@ -269,22 +273,6 @@ impl Builder {
             threads,
             exited,
         })
-    }
-}
-
-/// Counts exited workers, so shutdown can wait for them with a timeout.
-#[derive(Default)]
-struct Exited {
-    count: Mutex<usize>,
-    cv: Condvar,
-}
-
-struct ExitGuard(Arc<Exited>);
-
-impl Drop for ExitGuard {
-    fn drop(&mut self) {
-        *self.0.count.lock().unwrap_or_else(|e| e.into_inner()) += 1;
-        self.0.cv.notify_all();
     }
 }
 
@@ -401,103 +389,12 @@ impl Runtime {
     }
 
     fn shutdown(&mut self, timeout: Option<Duration>) {
-        let shared = &self.handle.shared;
-        if shared.shutdown.swap(true, SeqCst) {
-            return;
-        }
-        for i in 0..shared.workers.len() {
-            shared.unpark_worker(i);
-        }
-        if let Some(driver) = shared.driver.get() {
-            driver.unpark();
-        }
-        // Wait for the workers (bounded by `timeout`). A task of this runtime may drop it (it
-        // owned the `Runtime`): its own worker cannot be waited for from inside its poll, so it
-        // is detached and exits when the poll returns; its color's tasks are left alone below,
-        // like those of a stuck worker.
-        let on_own_worker = sched::context(|ctx| {
-            ctx.is_some_and(|c| c.worker.is_some() && Arc::ptr_eq(&c.shared, shared))
-        });
-        let n = self.threads.len() - usize::from(on_own_worker);
-        let deadline = timeout.map(|t| Instant::now() + t);
-        let mut exited = self.exited.count.lock().unwrap_or_else(|e| e.into_inner());
-        while *exited < n {
-            match deadline {
-                None => {
-                    exited = self
-                        .exited
-                        .cv
-                        .wait(exited)
-                        .unwrap_or_else(|e| e.into_inner())
-                }
-                Some(deadline) => {
-                    let now = Instant::now();
-                    if now >= deadline {
-                        break;
-                    }
-                    exited = self
-                        .exited
-                        .cv
-                        .wait_timeout(exited, deadline - now)
-                        .unwrap_or_else(|e| e.into_inner())
-                        .0;
-                }
-            }
-        }
-        let all_exited = *exited == n && !on_own_worker;
-        drop(exited);
-        if all_exited {
-            for t in self.threads.drain(..) {
-                let _ = t.join();
-            }
-        } else {
-            self.threads.clear(); // detach the stuck ones
-        }
-
-        // No worker runs a color now, except stuck ones, whose colors are `Running`.
-        shared.colors.close();
-        for cq in shared.colors.queues() {
-            let mut queued = cq.core.close();
-            while let Some(task) = queued.pop() {
-                if !sched::block_on::is_handoff(task) {
-                    // SAFETY: the queue owned the entry's notification reference.
-                    drop(unsafe { crate::task::Notified::from_raw(task) });
-                }
-            }
-        }
-        for task in shared.colors.tasks() {
-            // SAFETY: `tasks()` took a reference for us.
-            let cq = unsafe { task.color_queue() };
-            // SAFETY: members hold their color queue alive.
-            let running = !cq.is_null() && unsafe { &*cq }.core.state() == RunState::Running;
-            if running {
-                // A stuck worker holds this color: leave its tasks alone (S1).
-                // SAFETY: our reference.
-                unsafe { task.drop_ref() };
-            } else {
-                // SAFETY: our reference is consumed; no worker runs this color.
-                unsafe { task.shutdown() };
-            }
-        }
-        for w in shared.workers.iter() {
-            while !w.inbox.is_empty() {
-                let _ = w.inbox.steal();
-            }
-        }
-        shared.colors.clear();
-        // Blocking work: queued closures are cancelled; running ones are waited for (until the
-        // same deadline, if any; then their threads are left to finish on their own).
-        shared.blocking.shutdown(deadline);
-        if all_exited {
-            // No worker is inside a color now, and no other thread can be (`block_on` needs
-            // the `Runtime`): the cells this runtime owned may go to another one.
-            crate::color_cell::retire_runtime(shared.id);
-        }
-        // Sources and timers that outlive their tasks (moved out of the runtime) must not wait
-        // for a driver nobody will run again.
-        if let Some(driver) = shared.driver.get() {
-            driver.shutdown();
-        }
+        sched::shutdown::shutdown(
+            &self.handle.shared,
+            &mut self.threads,
+            &self.exited,
+            timeout,
+        );
     }
 }
 
@@ -560,7 +457,7 @@ impl Handle {
     /// assert!(hue_executor::Handle::try_current().is_none());
     /// ```
     pub fn try_current() -> Option<Handle> {
-        sched::context(|ctx| {
+        sched::context::context(|ctx| {
             ctx.map(|ctx| Handle {
                 shared: ctx.shared.clone(),
             })

@@ -34,8 +34,9 @@ use std::time::{Duration, Instant};
 use hue_executor::{Driver, Handle};
 use mio::{Events, Interest, Token};
 
-use crate::io::scheduled_io::{lock, ScheduledIo, READABLE, READ_CLOSED, WRITABLE, WRITE_CLOSED};
+use crate::io::scheduled_io::{ScheduledIo, READABLE, READ_CLOSED, WRITABLE, WRITE_CLOSED};
 use crate::time::Timers;
+use hue_executor::sync::lock;
 
 thread_local! {
     /// Set while this thread, inside `park`, wakes the tasks whose events fired.

@@ -22,19 +22,18 @@ use std::pin::pin;
 use std::ptr::{self, NonNull};
 use std::sync::atomic::{AtomicBool, Ordering::*};
 use std::sync::Arc;
-use std::task::{Context as TaskContext, Poll, Wake, Waker};
+use std::task::{Context, Poll, Wake, Waker};
 use std::thread::{self, Thread};
 
-use super::{enter, Context, Shared};
-use crate::loom::UnsafeCell;
-use crate::task::raw::{Header, RunResult, Vtable};
-use crate::task::state::State;
-use crate::task::RawTask;
+use super::context::{enter, ThreadContext};
+use super::shared::Shared;
+use crate::task::{Header, Notified, RawTask, RunResult, Vtable};
 use crate::Color;
 
 /// A handoff node: never run, polled, freed or referenced through the task vtable.
 static HANDOFF_VTABLE: Vtable = Vtable {
     run: not_a_task_run,
+    schedule: not_a_task_schedule,
     dealloc: not_a_task,
     try_read_output: not_a_task_read,
     drop_join_handle: not_a_task,
@@ -43,6 +42,9 @@ static HANDOFF_VTABLE: Vtable = Vtable {
 
 unsafe fn not_a_task_run(_: NonNull<Header>) -> RunResult {
     unreachable!("a block_on handoff node was run as a task")
+}
+fn not_a_task_schedule(_: Notified) {
+    unreachable!("a block_on handoff node was scheduled as a task")
 }
 unsafe fn not_a_task(_: NonNull<Header>) {
     unreachable!("a block_on handoff node was used as a task")
@@ -96,33 +98,15 @@ impl Wake for ThreadWaker {
 
 /// Runs `future` to completion on this thread, in color 0 of `shared`.
 pub(crate) fn block_on<F: Future>(shared: &Arc<Shared>, future: F) -> F::Output {
-    let ctx = Context::new(shared.clone(), None);
+    let ctx = ThreadContext::new(shared.clone(), None);
     let _enter = enter(&ctx);
-    /// The color the future is in (a foreign member of it), left when `block_on` ends, also
-    /// by panic.
-    struct Membership(Arc<super::ColorQueue>);
-    impl Drop for Membership {
-        fn drop(&mut self) {
-            self.0.shared.colors.leave_now(&self.0, 1);
-        }
-    }
-    let join = |color| {
-        shared
-            .colors
-            .join(shared, color, None)
-            .map(Membership)
-            .expect("block_on on a runtime that is shut down")
-    };
-    let mut membership = join(Color::DEFAULT);
+    // The color the future is in; left when `block_on` ends, also by panic.
+    let mut membership = shared
+        .colors
+        .join(shared, Color::DEFAULT, None)
+        .expect("block_on on a runtime that is shut down");
     let node = Box::new(HandoffNode {
-        header: Header {
-            state: State::new(),
-            vtable: &HANDOFF_VTABLE,
-            queue_next: UnsafeCell::new(None),
-            color: UnsafeCell::new(ptr::null()),
-            member_prev: UnsafeCell::new(None),
-            member_next: UnsafeCell::new(None),
-        },
+        header: Header::new(&HANDOFF_VTABLE),
         handed: AtomicBool::new(false),
         thread: thread::current(),
     });
@@ -132,41 +116,40 @@ pub(crate) fn block_on<F: Future>(shared: &Arc<Shared>, future: F) -> F::Output 
         notified: AtomicBool::new(true),
     });
     let waker = Waker::from(thread_waker.clone());
-    let mut cx = TaskContext::from_waker(&waker);
+    let mut cx = Context::from_waker(&waker);
     let mut future = pin!(future);
 
     loop {
         while !thread_waker.notified.swap(false, Acquire) {
             thread::park();
         }
-        let cq = membership.0.clone();
+        let queue = membership.queue().clone();
         // Take the color: at once if idle, else wait in line for a worker to hand it over.
-        if !cq.core.acquire_or_enqueue(node_task) {
+        if !queue.tasks.acquire_or_enqueue(node_task) {
             while !node.handed.load(Acquire) {
                 thread::park();
             }
             node.handed.store(false, Relaxed);
         }
-        ctx.current.set(Arc::as_ptr(&cq));
+        ctx.poll.current.set(Arc::as_ptr(&queue));
         let polled = {
             let _budget = crate::coop::with_budget();
             panic::catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(&mut cx)))
         };
-        ctx.current.set(ptr::null());
-        let recolor = ctx.pending_recolor.take();
-        if cq.core.finish_run() {
-            shared.schedule_color(cq.clone());
+        ctx.poll.current.set(ptr::null());
+        let recolor = ctx.poll.pending_move.take();
+        if queue.tasks.finish_run() {
+            shared.schedule_color(queue.clone());
         }
         match polled {
             Ok(Poll::Ready(output)) => return output,
             Ok(Poll::Pending) => {
                 // The future asked to move (S6): take the new color next time.
                 match recolor {
-                    Some(to) if to.leaves(&cq) => {
-                        membership = Membership(
-                            to.join(&ctx)
-                                .expect("block_on on a runtime that is shut down"),
-                        );
+                    Some(to) if to.leaves(&queue) => {
+                        membership = to
+                            .join(&ctx)
+                            .expect("block_on on a runtime that is shut down");
                     }
                     _ => {}
                 }

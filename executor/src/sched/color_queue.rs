@@ -1,4 +1,5 @@
-//! The color queue: the FIFO of runnable tasks of one color and its run state.
+//! A color's queue: the [`ColorQueue`] every member of a color points at, and inside it the
+//! [`TaskQueue`], the FIFO of the color's runnable tasks with its run state.
 //!
 //! A worker's run queue holds *colors*, not tasks. A color queue is in exactly one of three
 //! states, changed only under its lock:
@@ -12,37 +13,114 @@
 //! ```
 //!
 //! - `Idle`: no runnable task; in no run queue; no one runs it.
-//! - `Scheduled`: exactly one handle to it sits in exactly one run queue (a worker's deque or
-//!   inbox). Stealing moves that handle: it is still one handle in one queue.
-//! - `Running`: exactly one thread (a worker, or a `block_on` caller the color was handed to)
-//!   owns it and is the only one that may poll its tasks; it is in no run queue.
+//! - `Scheduled`: exactly one handle to it sits in exactly one run queue (a worker's deque,
+//!   inbox or next-run slot). Stealing moves that handle: it is still one handle in one queue.
+//! - `Running`: exactly one thread (a worker, a `block_on` caller the color was handed to, or
+//!   a thread running an inline `in_color` section) owns it and is the only one that may poll
+//!   its tasks; it is in no run queue.
 //!
 //! The only transition into `Scheduled` from `Idle` is `push` returning [`Push::Schedule`], and
-//! the caller then puts the single handle in a run queue. The only way out of `Running` is
-//! `finish_run`, called by the owner. So at most one thread polls a color at a time: this is
-//! S1 by construction. The lock also orders one owner's polls before the next owner's (S1's
-//! happens-before), because each owner takes the lock in `begin_run` after the previous one
-//! released it in `finish_run`.
+//! the caller then puts the single handle in a run queue. The only ways into `Running` are
+//! `begin_run` (by the thread that popped the one handle) and `try_acquire` /
+//! `acquire_or_enqueue` from `Idle`; the only way out is `finish_turn` / `finish_run`, called by
+//! the owner. So at most one thread polls a color at a time: this is S1 by construction. The
+//! lock also orders one owner's polls before the next owner's (S1's happens-before), because
+//! each owner takes the lock to begin after the previous one released it to finish.
 //!
 //! FIFO (S3): tasks are appended at the tail when they become runnable and taken from the head;
 //! a batch taken by `begin_run` is at most `max` tasks from the head, and what a batch does not
 //! run goes back to the head (`put_back_front`).
 
+use std::sync::atomic::AtomicUsize;
+use std::sync::Arc;
+
+use super::colors;
+use super::shared::Shared;
+use super::task_list::{Batch, MemberList, Released};
 use crate::loom::atomic::{AtomicU8, Ordering::Relaxed};
 use crate::loom::{queue_lock, QueueGuard, QueueLock};
 use crate::task::{Notified, RawTask};
+use crate::Color;
 
-/// Rounds of [`CqCore::acquire_patiently`]'s wait between two looks at the clock.
+/// The queue of one color, shared by its members (see [`Membership`](super::Membership)).
+///
+/// Padded by a cache line on both sides, so that queues of colors running on different
+/// workers never share a line with each other or with a neighbouring allocation: every turn
+/// writes the lock and `home`. What a turn or an inline `in_color` section touches (the lock
+/// and run state, the color, the home) comes first, in 64 bytes. Padding rather than
+/// `align(64)`: an over-aligned allocation takes the system allocator's slower aligned path
+/// whenever the map's pools cannot supply a queue, which costs more than it saves when many
+/// fresh colors are alive at once (BENCHMARKS.md).
+#[repr(C)]
+pub(crate) struct ColorQueue {
+    _pad_front: [u8; 64],
+    /// The runnable tasks, the run state and the member list, under one lock.
+    pub(crate) tasks: TaskQueue,
+    pub(crate) color: Color,
+    /// The worker it prefers; moves to whoever runs it.
+    pub(crate) home: AtomicUsize,
+    /// Memberships of this color: tasks, `block_on` callers, held colors, cache entries (see
+    /// [`Membership`](super::Membership) for how it is counted).
+    pub(crate) members: AtomicUsize,
+    /// How many of `members` are workers' color-cache entries, not tasks (for metrics).
+    pub(crate) cached: AtomicUsize,
+    /// Index of the map shard the color lives in.
+    pub(crate) shard: usize,
+    pub(crate) shared: Arc<Shared>,
+    _pad_back: [u8; 64],
+}
+
+impl ColorQueue {
+    /// The home of a color that has no queue yet.
+    ///
+    /// A color made by [`Color::new`] or [`Color::of`] starts at a hash of its value, as in
+    /// the paper: every task of a named color, spawned from anywhere, meets on one worker.
+    /// A [`Color::fresh`] color spawned on a worker starts on that worker instead: it has no
+    /// state anywhere else, the spawner's cache holds what the new task captured, and running
+    /// it there needs no cross-thread wake (what tokio's local spawn and LIFO slot buy; a chain
+    /// of spawns would otherwise hop between workers half of the time). Idle workers still
+    /// steal it, which spreads such colors when they pile up.
+    pub(crate) fn initial_home(color: Color, shared: &Shared, spawner: Option<usize>) -> usize {
+        match spawner {
+            Some(worker) if color.is_fresh() => worker,
+            _ => (colors::mix(color) % shared.workers.len() as u64) as usize,
+        }
+    }
+
+    pub(crate) fn new(color: Color, shard: usize, shared: &Arc<Shared>, home: usize) -> ColorQueue {
+        ColorQueue {
+            _pad_front: [0; 64],
+            _pad_back: [0; 64],
+            tasks: TaskQueue::new(),
+            color,
+            shard,
+            home: AtomicUsize::new(home),
+            members: AtomicUsize::new(0),
+            cached: AtomicUsize::new(0),
+            shared: shared.clone(),
+        }
+    }
+
+    /// Readies a pooled queue (of the same shard, unused: `Idle`, empty) for `color`.
+    pub(crate) fn reset(&mut self, color: Color, home: usize) {
+        debug_assert_eq!(self.tasks.state(), RunState::Idle);
+        debug_assert_eq!(*self.members.get_mut(), 0);
+        self.color = color;
+        *self.home.get_mut() = home;
+    }
+}
+
+/// Rounds of [`TaskQueue::acquire_patiently`]'s wait between two looks at the clock.
 const PATIENT_SPINS: u32 = 64;
 
-/// How a turn ended ([`CqCore::finish_turn`]).
+/// How a turn ended ([`TaskQueue::finish_turn`]).
 #[must_use]
 #[derive(Debug)]
 pub(crate) enum Turn {
     /// Still `Running`: run this batch next.
     Continue(Batch),
     /// `Scheduled`: tasks wait; put the color in a run queue. `moved_in`: some of them moved
-    /// into the color (a [`CqCore::push_moved`]) since the turn began.
+    /// into the color (a [`TaskQueue::push_moved`]) since the turn began.
     Rescheduled { moved_in: bool },
     /// `Idle`: no task waits.
     Idle,
@@ -56,7 +134,7 @@ pub(crate) enum RunState {
     Running,
 }
 
-/// What the caller of [`CqCore::push`] must do.
+/// What the caller of [`TaskQueue::push`] must do.
 #[must_use]
 #[derive(Debug)]
 pub(crate) enum Push {
@@ -68,7 +146,9 @@ pub(crate) enum Push {
     Closed(Notified),
 }
 
-pub(crate) struct CqCore {
+/// The locked core of a color queue: the color's runnable tasks in order, its run state (the
+/// diagram in the module docs) and its member list.
+pub(crate) struct TaskQueue {
     inner: QueueLock<Inner>,
     /// What the state was when the lock was last released ([`Inner::hint`]), for
     /// [`acquire_patiently`](Self::acquire_patiently) to wait on by reading, without
@@ -77,7 +157,7 @@ pub(crate) struct CqCore {
     hint: AtomicU8,
 }
 
-/// [`CqCore::hint`] values.
+/// [`TaskQueue::hint`] values.
 const HINT_IDLE: u8 = 0;
 const HINT_RUNNING_EMPTY: u8 = 1;
 const HINT_OTHER: u8 = 2;
@@ -116,86 +196,8 @@ struct Inner {
     closed: bool,
     /// Every live task of this color (runnable or not), for shutdown.
     members: MemberList,
-    /// A task moved in ([`CqCore::push_moved`]) since the current turn began.
+    /// A task moved in ([`TaskQueue::push_moved`]) since the current turn began.
     moved_in: bool,
-}
-
-/// Intrusive doubly-linked list through the tasks' member links; guarded by the queue's lock.
-struct MemberList {
-    head: Option<RawTask>,
-}
-
-impl MemberList {
-    fn push(&mut self, task: RawTask) {
-        let h = task.header();
-        // SAFETY: the member links are guarded by the queue's lock, which the caller holds.
-        unsafe {
-            h.member_prev.with_mut(|p| *p = None);
-            h.member_next.with_mut(|p| *p = self.head);
-            if let Some(old) = self.head {
-                old.header().member_prev.with_mut(|p| *p = Some(task));
-            }
-        }
-        self.head = Some(task);
-    }
-
-    fn remove(&mut self, task: RawTask) {
-        let h = task.header();
-        // SAFETY: the member links are guarded by the queue's lock, which the caller holds; the
-        // task is in this list (it joined this color and has not left).
-        unsafe {
-            let prev = h.member_prev.with(|p| *p);
-            let next = h.member_next.with(|p| *p);
-            match prev {
-                Some(prev) => prev.header().member_next.with_mut(|p| *p = next),
-                None => {
-                    debug_assert_eq!(self.head, Some(task));
-                    self.head = next;
-                }
-            }
-            if let Some(next) = next {
-                next.header().member_prev.with_mut(|p| *p = prev);
-            }
-            h.member_prev.with_mut(|p| *p = None);
-            h.member_next.with_mut(|p| *p = None);
-        }
-    }
-}
-
-/// Tasks of a color that completed during its owner's turn, linked through `queue_next` (free
-/// once a task is complete): they leave the member list at the end of the turn, under the lock
-/// the turn takes anyway. Each holds its membership reference until then.
-#[derive(Clone, Copy, Debug, Default)]
-pub(crate) struct Released {
-    head: Option<RawTask>,
-    len: usize,
-}
-
-impl Released {
-    pub(crate) fn push(&mut self, task: RawTask) {
-        set_next(task, self.head);
-        self.head = Some(task);
-        self.len += 1;
-    }
-
-    pub(crate) fn pop(&mut self) -> Option<RawTask> {
-        let task = self.head?;
-        self.head = next_of(task);
-        self.len -= 1;
-        Some(task)
-    }
-
-    pub(crate) fn len(&self) -> usize {
-        self.len
-    }
-
-    fn for_each(&self, mut f: impl FnMut(RawTask)) {
-        let mut cur = self.head;
-        while let Some(task) = cur {
-            cur = next_of(task);
-            f(task);
-        }
-    }
 }
 
 // SAFETY: the raw task pointers inside are owned by the queue and only touched under the lock.
@@ -206,96 +208,20 @@ impl Inner {
         match self.state {
             _ if self.closed => HINT_OTHER,
             RunState::Idle => HINT_IDLE,
-            RunState::Running if self.run.len == 0 => HINT_RUNNING_EMPTY,
+            RunState::Running if self.run.is_empty() => HINT_RUNNING_EMPTY,
             _ => HINT_OTHER,
         }
     }
 }
 
-/// A FIFO of tasks linked through `queue_next`: a color queue's runnable tasks (under its
-/// lock), or a batch its owner took out of it.
-#[derive(Debug, Default)]
-pub(crate) struct Batch {
-    head: Option<RawTask>,
-    tail: Option<RawTask>,
-    len: usize,
-}
-
-fn next_of(task: RawTask) -> Option<RawTask> {
-    // SAFETY: the link is owned by whoever owns the list the task is in (the queue's lock
-    // holder, or the batch's owner); both callers below are such owners.
-    task.header().queue_next.with(|p| unsafe { *p })
-}
-
-fn set_next(task: RawTask, next: Option<RawTask>) {
-    // SAFETY: as in `next_of`.
-    task.header().queue_next.with_mut(|p| unsafe { *p = next })
-}
-
-impl Batch {
-    fn push_back(&mut self, task: RawTask) {
-        set_next(task, None);
-        match self.tail {
-            Some(tail) => set_next(tail, Some(task)),
-            None => self.head = Some(task),
-        }
-        self.tail = Some(task);
-        self.len += 1;
-    }
-
-    /// Puts `front` before this list's tasks, in order.
-    fn prepend(&mut self, front: Batch) {
-        let Some(front_tail) = front.tail else {
-            return;
-        };
-        set_next(front_tail, self.head);
-        if self.tail.is_none() {
-            self.tail = Some(front_tail);
-        }
-        self.head = front.head;
-        self.len += front.len;
-    }
-
-    /// Up to `max` tasks from the head, in order.
-    fn take_front(&mut self, max: usize) -> Batch {
-        if self.len <= max {
-            return std::mem::take(self);
-        }
-        let mut front = Batch::default();
-        while front.len < max {
-            let task = self.pop().expect("len counted the tasks");
-            front.push_back(task);
-        }
-        front
-    }
-
-    pub(crate) fn pop(&mut self) -> Option<RawTask> {
-        let task = self.head?;
-        self.head = next_of(task);
-        if self.head.is_none() {
-            self.tail = None;
-        }
-        self.len -= 1;
-        Some(task)
-    }
-
-    pub(crate) fn len(&self) -> usize {
-        self.len
-    }
-
-    pub(crate) fn is_empty(&self) -> bool {
-        self.head.is_none()
-    }
-}
-
-impl CqCore {
-    pub(crate) fn new() -> CqCore {
-        CqCore {
+impl TaskQueue {
+    pub(crate) fn new() -> TaskQueue {
+        TaskQueue {
             inner: QueueLock::new(Inner {
                 run: Batch::default(),
                 state: RunState::Idle,
                 closed: false,
-                members: MemberList { head: None },
+                members: MemberList::new(),
                 moved_in: false,
             }),
             hint: AtomicU8::new(HINT_IDLE),
@@ -328,14 +254,7 @@ impl CqCore {
 
     /// Every member, each with a reference taken for the caller (shutdown).
     pub(crate) fn members_snapshot(&self, out: &mut Vec<RawTask>) {
-        let inner = self.lock();
-        let mut cur = inner.members.head;
-        while let Some(task) = cur {
-            task.ref_inc();
-            out.push(task);
-            // SAFETY: the member links are guarded by the lock we hold.
-            cur = task.header().member_next.with(|p| unsafe { *p });
-        }
+        self.lock().members.snapshot(out);
     }
 
     /// Appends a runnable task (it became runnable now: S3).
@@ -404,7 +323,7 @@ impl CqCore {
             }
             inner.run.push_back(task.into_raw());
         }
-        if inner.run.len == 0 || inner.closed {
+        if inner.run.is_empty() || inner.closed {
             inner.state = RunState::Idle;
             return Turn::Idle;
         }
@@ -435,7 +354,7 @@ impl CqCore {
     pub(crate) fn acquire_or_enqueue(&self, node: RawTask) -> bool {
         let mut inner = self.lock();
         if inner.state == RunState::Idle {
-            debug_assert_eq!(inner.run.len, 0);
+            debug_assert!(inner.run.is_empty());
             inner.state = RunState::Running;
             true
         } else {
@@ -455,11 +374,11 @@ impl CqCore {
         match inner.state {
             _ if inner.closed => Some(false),
             RunState::Idle => {
-                debug_assert_eq!(inner.run.len, 0);
+                debug_assert!(inner.run.is_empty());
                 inner.state = RunState::Running;
                 Some(true)
             }
-            RunState::Running if inner.run.len == 0 => None,
+            RunState::Running if inner.run.is_empty() => None,
             _ => Some(false),
         }
     }

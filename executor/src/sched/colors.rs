@@ -1,8 +1,9 @@
 //! The color map: which color queue serves a color.
 //!
 //! A color's queue is resolved when a task joins the color (at spawn; later, at recolor), never
-//! on a wake: the task keeps a strong pointer to its queue in its header. A task spawned in
-//! the current task's color (plain `spawn`) does not look at the map at all.
+//! on a wake: the task keeps its [`Membership`] (a strong reference to the queue) beside its
+//! header. A task spawned in the current task's color (plain `spawn`) does not look at the map
+//! at all.
 //!
 //! The map is sharded by a hash of the color. Only joining threads (spawners) take a shard's
 //! lock; workers never do on their hot paths. When a color loses its last member (`members`
@@ -17,8 +18,9 @@
 //!
 //! A queue is created only under the shard lock when the map has none for the color, and
 //! removed only under that lock when its `members` is 0. `members` is raised under the shard
-//! lock (joining through the map), or by a member of the color itself (a running task spawning
-//! in its own color), which holds it above 0 while it does. So a queue with members is always
+//! lock (joining through the map: [`Membership::join_in_map`]), or by the holder of a
+//! membership of the color (a running task spawning in its own color:
+//! [`Membership::join_member`]), which holds it above 0 while it does. So a queue with members is always
 //! the one in the map, and two queues of one color never both have members. The last member's
 //! decrement (after its last poll, with `Release`) happens-before the sweep's load (`Acquire`),
 //! which happens-before the next join through the shard lock, and so before the first poll of
@@ -26,14 +28,16 @@
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
-use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
+use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 use std::sync::atomic::{AtomicBool, AtomicUsize};
 use std::sync::{Arc, Mutex};
 
 use crossbeam_utils::CachePadded;
 
-use super::{lock, ColorQueue, Shared};
-use crate::task::RawTask;
+use super::color_queue::ColorQueue;
+use super::membership::Membership;
+use super::shared::Shared;
+use crate::sync::lock;
 use crate::Color;
 
 /// A color's hash: a multiplicative mix of the value, so sequential fresh colors spread.
@@ -102,27 +106,27 @@ impl Shard {
         let Shard { colors, free, .. } = self;
         colors.entry(color.get()).or_insert_with(|| {
             let home = ColorQueue::initial_home(color, shared, spawner);
-            while let Some(mut cq) = free.pop() {
-                if let Some(q) = Arc::get_mut(&mut cq) {
+            while let Some(mut queue) = free.pop() {
+                if let Some(q) = Arc::get_mut(&mut queue) {
                     q.reset(color, home);
-                    return cq;
+                    return queue;
                 }
             }
             Arc::new(ColorQueue::new(color, index, shared, home))
         })
     }
 
-    /// Removes `cq` from the map if it is still the color's queue and has no members.
-    fn sweep_one(&mut self, cq: Arc<ColorQueue>) {
-        if self.closed || cq.members.load(Acquire) != 0 {
+    /// Removes `queue` from the map if it is still the color's queue and has no members.
+    fn sweep_one(&mut self, queue: Arc<ColorQueue>) {
+        if self.closed || queue.members.load(Acquire) != 0 {
             return;
         }
-        let current = self.colors.get(&cq.color.get());
-        if !current.is_some_and(|c| Arc::ptr_eq(c, &cq)) {
+        let current = self.colors.get(&queue.color.get());
+        if !current.is_some_and(|c| Arc::ptr_eq(c, &queue)) {
             return;
         }
-        let removed = self.colors.remove(&cq.color.get());
-        drop(cq);
+        let removed = self.colors.remove(&queue.color.get());
+        drop(queue);
         if let Some(removed) = removed {
             if self.free.len() < FREE_PER_SHARD {
                 self.free.push(removed);
@@ -177,21 +181,21 @@ impl ColorMap {
             self.buried_batches.store(buried.len(), Release);
             batch
         };
-        for cq in batch.into_iter().flatten() {
-            let mut shard = lock(&self.shards[cq.shard]);
-            shard.sweep_one(cq);
+        for queue in batch.into_iter().flatten() {
+            let mut shard = lock(&self.shards[queue.shard]);
+            shard.sweep_one(queue);
         }
     }
 
-    /// Counts a new member into `color` and returns its queue (made if the color has none).
-    /// `spawner` is the worker spawning, if the spawn runs on one of this runtime's workers
-    /// (it decides the home of a fresh color; see [`ColorQueue::initial_home`]).
+    /// Joins `color`: a membership of its queue (made if the color has none). `spawner` is
+    /// the worker joining, if the caller runs on one of this runtime's workers (it decides the
+    /// home of a fresh color; see [`ColorQueue::initial_home`]).
     pub(crate) fn join(
         &self,
         shared: &Arc<Shared>,
         color: Color,
         spawner: Option<usize>,
-    ) -> Result<Arc<ColorQueue>, Closed> {
+    ) -> Result<Membership, Closed> {
         if self.buried_batches.load(Relaxed) > 0 {
             self.sweep();
         }
@@ -200,9 +204,8 @@ impl ColorMap {
         if shard.closed {
             return Err(Closed);
         }
-        let cq = shard.queue_for(color, index, shared, spawner);
-        cq.members.fetch_add(1, Relaxed);
-        Ok(cq.clone())
+        let queue = shard.queue_for(color, index, shared, spawner);
+        Ok(Membership::join_in_map(queue))
     }
 
     /// Whether the map refuses joins (the runtime is shutting down).
@@ -210,29 +213,7 @@ impl ColorMap {
         self.closed.load(Relaxed)
     }
 
-    /// Counts a new member into `cq`'s color, from a member of it (the task being polled).
-    pub(crate) fn join_queue(cq: &ColorQueue) {
-        let prev = cq.members.fetch_add(1, Relaxed);
-        debug_assert!(prev > 0, "joining a color queue that has no members");
-    }
-
-    /// `n` members left `cq`'s color. If they were the last, returns the queue for the caller
-    /// to [`bury`](Self::bury) (a worker batches them).
-    #[must_use]
-    pub(crate) fn leave(&self, cq: &Arc<ColorQueue>, n: usize) -> Option<Arc<ColorQueue>> {
-        let prev = cq.members.fetch_sub(n, AcqRel);
-        debug_assert!(prev >= n);
-        (prev == n).then(|| cq.clone())
-    }
-
-    /// [`leave`](Self::leave), burying at once.
-    pub(crate) fn leave_now(&self, cq: &Arc<ColorQueue>, n: usize) {
-        if let Some(cq) = self.leave(cq, n) {
-            self.bury(vec![cq]);
-        }
-    }
-
-    /// Shutdown, step 1: refuse joins from now on.
+    /// Shutdown: refuse joins from now on (see `shutdown`).
     pub(crate) fn close(&self) {
         // Under the `buried` lock, so no batch is added after `clear` took them.
         {
@@ -253,16 +234,7 @@ impl ColorMap {
         out
     }
 
-    /// Every live task, each with a reference of its own taken for the caller.
-    pub(crate) fn tasks(&self) -> Vec<RawTask> {
-        let mut out = Vec::new();
-        for cq in self.queues() {
-            cq.core.members_snapshot(&mut out);
-        }
-        out
-    }
-
-    /// Shutdown, last step: drop the map's references.
+    /// Shutdown: drop the map's references (see `shutdown`).
     pub(crate) fn clear(&self) {
         for shard in self.shards.iter() {
             let mut shard = lock(shard);
@@ -283,7 +255,7 @@ impl ColorMap {
                 lock(s)
                     .colors
                     .values()
-                    .filter(|cq| cq.members.load(Relaxed) > cq.cached.load(Relaxed))
+                    .filter(|queue| queue.members.load(Relaxed) > queue.cached.load(Relaxed))
                     .count()
             })
             .sum()

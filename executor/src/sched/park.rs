@@ -13,8 +13,8 @@
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed, Ordering::SeqCst};
 use std::sync::{Condvar, Mutex};
 
-use super::lock;
 use crate::driver::Driver;
+use crate::sync::lock;
 
 const EMPTY: usize = 0;
 const PARKED_CONDVAR: usize = 1;

@@ -9,19 +9,46 @@ use std::time::Duration;
 use crossbeam_deque::{Steal, Worker as Deque};
 
 use super::block_on::{hand_off, is_handoff};
-use super::color_queue::{Released, Turn};
+use super::color_queue::{ColorQueue, Turn};
 use super::colors::BURY_BATCH;
-use super::{
-    enter, enter_queue, schedule, ColorQueue, Context, Move, Shared, WorkerMetrics, BATCH,
-    DRIVER_INTERVAL, INBOX_INTERVAL,
-};
+use super::context::{enter, ThreadContext, WorkerLocal};
+use super::membership::{Leaving, TaskColor};
+use super::section::Move;
+use super::shared::Shared;
+use super::task_list::Released;
+use super::{enter_queue, schedule, BATCH, DRIVER_INTERVAL, INBOX_INTERVAL};
 use crate::clock::coarse_now_ns;
+use crate::metrics::WorkerCounters;
 use crate::task::{Notified, RawTask, RunResult};
 
-pub(crate) struct Worker {
+/// The worker thread's body: runs until the runtime shuts down.
+pub(crate) fn run(index: usize, shared: Arc<Shared>, deque: Deque<Arc<ColorQueue>>) {
+    let ctx = ThreadContext::new(shared.clone(), Some(WorkerLocal::new(index, deque)));
+    let _enter = enter(&ctx);
+    let mut worker = Worker {
+        index,
+        shared,
+        ctx: &ctx,
+        local: ctx
+            .worker
+            .as_ref()
+            .expect("a worker's context has its local part"),
+        tick: 0,
+        searching: false,
+        buried: Vec::new(),
+        clock: coarse_now_ns(),
+        rng: 0x9E37_79B9_7F4A_7C15 ^ (index as u64 + 1).wrapping_mul(0xD1B5_4A32_D192_ED03),
+    };
+    worker.run();
+}
+
+/// The run loop's own state, and its view of the thread's context.
+struct Worker<'a> {
     index: usize,
     shared: Arc<Shared>,
-    local: Deque<Arc<ColorQueue>>,
+    ctx: &'a ThreadContext,
+    /// The worker's part of `ctx`.
+    local: &'a WorkerLocal,
     tick: u32,
     searching: bool,
     rng: u64,
@@ -31,53 +58,34 @@ pub(crate) struct Worker {
     clock: u64,
 }
 
-impl Worker {
-    pub(crate) fn new(index: usize, shared: Arc<Shared>, local: Deque<Arc<ColorQueue>>) -> Worker {
-        Worker {
-            index,
-            shared,
-            local,
-            tick: 0,
-            searching: false,
-            buried: Vec::new(),
-            clock: coarse_now_ns(),
-            rng: 0x9E37_79B9_7F4A_7C15 ^ (index as u64 + 1).wrapping_mul(0xD1B5_4A32_D192_ED03),
-        }
-    }
-
-    /// The worker thread's body.
-    pub(crate) fn run(mut self) {
-        let ctx = Context::new(
-            self.shared.clone(),
-            Some((self.index, &self.local as *const _)),
-        );
-        let _enter = enter(&ctx);
+impl Worker<'_> {
+    fn run(&mut self) {
         while !self.shared.is_shutdown() {
-            if let Some(cq) = self.next_local(&ctx) {
+            if let Some(queue) = self.next_local() {
                 self.found_work();
                 self.share_backlog();
-                self.run_color(&ctx, cq);
+                self.run_color(queue);
                 continue;
             }
             if !self.searching && self.shared.steal {
                 self.searching = self.shared.idle.try_start_searching();
             }
             if self.searching {
-                if let Some(cq) = self.steal() {
+                if let Some(queue) = self.steal() {
                     self.found_work();
-                    self.run_color(&ctx, cq);
+                    self.run_color(queue);
                     continue;
                 }
                 self.searching = false;
                 self.shared.idle.stop_searching();
             }
-            self.park(&ctx);
+            self.park();
         }
         if self.searching {
             self.shared.idle.stop_searching();
         }
-        ctx.color_cache.borrow_mut().clear();
-        drop(ctx.next.take());
+        self.local.color_cache.borrow_mut().clear();
+        drop(self.local.next.take());
         self.flush_buried();
     }
 
@@ -89,12 +97,12 @@ impl Worker {
     /// run queue holds more than the task about to run, for the same reason). The check is
     /// two relaxed loads when everyone is busy.
     fn share_backlog(&self) {
-        if !self.local.is_empty() && self.shared.idle.may_notify() {
+        if !self.local.deque.is_empty() && self.shared.idle.may_notify() {
             self.shared.notify_one();
         }
     }
 
-    fn metrics(&self) -> &WorkerMetrics {
+    fn metrics(&self) -> &WorkerCounters {
         &self.shared.workers[self.index].metrics
     }
 
@@ -109,30 +117,30 @@ impl Worker {
         }
     }
 
-    fn next_local(&mut self, ctx: &Context) -> Option<Arc<ColorQueue>> {
+    fn next_local(&mut self) -> Option<Arc<ColorQueue>> {
         self.tick = self.tick.wrapping_add(1);
         if self.tick % DRIVER_INTERVAL == 0 {
             self.maintenance();
         }
         if self.tick % INBOX_INTERVAL == 0 {
-            if let Some(cq) = self.pop_inbox() {
-                ctx.next_streak.set(0);
-                return Some(cq);
+            if let Some(queue) = self.pop_inbox() {
+                self.local.next_streak.set(0);
+                return Some(queue);
             }
         }
-        if let Some(cq) = ctx.next.take() {
-            ctx.next_streak.set(ctx.next_streak.get() + 1);
-            return Some(cq);
+        if let Some(queue) = self.local.next.take() {
+            self.local.next_streak.set(self.local.next_streak.get() + 1);
+            return Some(queue);
         }
-        ctx.next_streak.set(0);
-        self.local.pop().or_else(|| self.pop_inbox())
+        self.local.next_streak.set(0);
+        self.local.deque.pop().or_else(|| self.pop_inbox())
     }
 
     fn pop_inbox(&self) -> Option<Arc<ColorQueue>> {
         let inbox = &self.shared.workers[self.index].inbox;
         loop {
-            match inbox.steal_batch_and_pop(&self.local) {
-                Steal::Success(cq) => return Some(cq),
+            match inbox.steal_batch_and_pop(&self.local.deque) {
+                Steal::Success(queue) => return Some(queue),
                 Steal::Empty => return None,
                 Steal::Retry => continue,
             }
@@ -144,7 +152,7 @@ impl Worker {
     fn maintenance(&self) {
         if let Some(guard) = self.shared.try_lock_driver() {
             guard.driver.park(Some(Duration::ZERO));
-            WorkerMetrics::bump(&self.metrics().driver_polls);
+            WorkerCounters::bump(&self.metrics().driver_polls);
         }
     }
 
@@ -167,13 +175,13 @@ impl Worker {
                 continue;
             }
             let remote = &self.shared.workers[victim];
-            let found = steal_from(|| remote.stealer.steal_batch_and_pop(&self.local))
-                .or_else(|| steal_from(|| remote.inbox.steal_batch_and_pop(&self.local)));
-            if let Some(cq) = found {
+            let found = steal_from(|| remote.stealer.steal_batch_and_pop(&self.local.deque))
+                .or_else(|| steal_from(|| remote.inbox.steal_batch_and_pop(&self.local.deque)));
+            if let Some(queue) = found {
                 // The colors taken are counted when they run here (`run_color`): a color can be
                 // stolen back before it runs, and then it never moved.
-                WorkerMetrics::bump(&self.metrics().steals);
-                return Some(cq);
+                WorkerCounters::bump(&self.metrics().steals);
+                return Some(queue);
             }
         }
         None
@@ -182,21 +190,21 @@ impl Worker {
     /// Runs a color this worker now owns (it popped it from a run queue): a batch of at most
     /// [`BATCH`] tasks, then, if nothing else is queued on this worker, further batches of the
     /// same color without going back through the deque (a turn each, for the fairness ticks).
-    fn run_color(&mut self, ctx: &Context, cq: Arc<ColorQueue>) {
-        let previous_home = cq.home.swap(self.index, Relaxed);
-        WorkerMetrics::bump(&self.metrics().colors_run);
-        let cq_ptr = Arc::as_ptr(&cq);
-        let mut batch = cq.core.begin_run(BATCH);
+    fn run_color(&mut self, queue: Arc<ColorQueue>) {
+        let previous_home = queue.home.swap(self.index, Relaxed);
+        WorkerCounters::bump(&self.metrics().colors_run);
+        let queue_ptr = Arc::as_ptr(&queue);
+        let mut batch = queue.tasks.begin_run(BATCH);
         // A color from the next-run slot (the streak counts it) was made runnable here by tasks
         // moving into it: it was never queued elsewhere, so it was not stolen.
-        let from_next = ctx.next_streak.get() > 0;
+        let from_next = self.local.next_streak.get() > 0;
         if previous_home != self.index && !from_next {
             // Otherwise only a thief runs a color away from its home: it and its tasks moved
             // here.
-            WorkerMetrics::bump(&self.metrics().stolen_colors);
-            WorkerMetrics::add(&self.metrics().stolen_tasks, batch.len() as u64);
+            WorkerCounters::bump(&self.metrics().stolen_colors);
+            WorkerCounters::add(&self.metrics().stolen_tasks, batch.len() as u64);
         }
-        ctx.current.set(cq_ptr);
+        self.ctx.poll.current.set(queue_ptr);
         loop {
             // A task of this color woken during the last poll of the batch: queued together
             // with the end of the turn (one lock); no poll of this color happens in between.
@@ -205,29 +213,29 @@ impl Worker {
                 if is_handoff(task) {
                     // A `block_on` caller is next in this color: give it the color (still
                     // `Running`), with the rest of the batch back at the head.
-                    let released = ctx.released.take();
-                    cq.core.put_back_front(batch, released);
-                    ctx.current.set(ptr::null());
-                    self.retire(&cq, released);
+                    let released = self.local.released.take();
+                    queue.tasks.put_back_front(batch, released);
+                    self.ctx.poll.current.set(ptr::null());
+                    self.retire(&queue, released);
                     // SAFETY: `task` is a handoff node queued by `acquire_or_enqueue`; its
                     // owner waits for exactly this.
                     unsafe { hand_off(task) };
                     return;
                 }
                 // Counted before the poll, so a snapshot taken by whoever the poll wakes sees it.
-                WorkerMetrics::bump(&self.metrics().polls);
+                WorkerCounters::bump(&self.metrics().polls);
                 // SAFETY: the queue owned the entry's notification reference; now we do.
                 let notified = unsafe { Notified::from_raw(task) };
                 let result = RawTask::run(notified);
                 self.time_poll();
-                let recolor = ctx.pending_recolor.take();
+                let recolor = self.ctx.poll.pending_move.take();
                 if let RunResult::Requeue(notified) = result {
                     match recolor {
-                        Some(to) if to.leaves(&cq) => self.move_task(ctx, &cq, notified, to),
+                        Some(to) if to.leaves(&queue) => self.move_task(&queue, notified, to),
                         _ => {
                             // SAFETY: a requeued task's notification gives the right to read
                             // its color.
-                            let same = unsafe { notified.raw().color_queue() } == cq_ptr;
+                            let same = unsafe { TaskColor::queue_of(notified.raw()) } == queue_ptr;
                             if same && batch.is_empty() {
                                 requeue = Some(notified);
                             } else {
@@ -237,32 +245,32 @@ impl Worker {
                     }
                 }
             }
-            let keep_going = self.may_continue(ctx);
-            let released = ctx.released.take();
-            let turn = cq
-                .core
+            let keep_going = self.may_continue();
+            let released = self.local.released.take();
+            let turn = queue
+                .tasks
                 .finish_turn(requeue, keep_going.then_some(BATCH), released);
             // Dropping the released tasks may run user `Drop` code (a join waker's): it must
             // not look like it runs in this color, which may already run elsewhere.
-            ctx.current.set(ptr::null());
-            self.retire(&cq, released);
+            self.ctx.poll.current.set(ptr::null());
+            self.retire(&queue, released);
             match turn {
                 Turn::Continue(next) => {
-                    WorkerMetrics::bump(&self.metrics().colors_run);
-                    ctx.current.set(cq_ptr);
+                    WorkerCounters::bump(&self.metrics().colors_run);
+                    self.ctx.poll.current.set(queue_ptr);
                     batch = next;
                 }
                 Turn::Rescheduled { moved_in: true } => {
                     // Tasks moved in during the turn: they are sections waiting (see
-                    // `Context::next`).
-                    ctx.schedule_next(cq);
+                    // `WorkerLocal::next`).
+                    self.ctx.schedule_next(queue);
                     return;
                 }
                 Turn::Rescheduled { moved_in: false } => {
                     // More arrived: back of our deque (we are its home now). If other colors
                     // wait there too, an idle worker may come and steal.
-                    self.local.push(cq);
-                    if self.local.len() > 1 {
+                    self.local.deque.push(queue);
+                    if self.local.deque.len() > 1 {
                         self.shared.notify_one();
                     }
                     return;
@@ -280,7 +288,7 @@ impl Worker {
         self.clock = now;
         let m = &self.shared.workers[self.index].metrics;
         if took >= self.shared.long_poll_ns {
-            WorkerMetrics::bump(&m.long_polls);
+            WorkerCounters::bump(&m.long_polls);
         }
         if took > m.longest_poll_ns.load(Relaxed) {
             m.longest_poll_ns.store(took, Relaxed);
@@ -288,52 +296,54 @@ impl Worker {
     }
 
     /// Moves a task that asked for it during its poll (S6) from `from` (the color this worker
-    /// is running) to `target`: it leaves `from`'s member list and count, joins `target`, and is
-    /// queued at the back of `target`'s queue like any task that became runnable.
+    /// is running) to `target`: it leaves `from`'s member list and membership, joins `target`,
+    /// and is queued at the back of `target`'s queue like any task that became runnable.
     ///
-    /// (Polling the task at once when `target` is idle, as a turn nested in `from`'s, was
-    /// tried and dropped: the nested poll holds `from` for as long as the task runs, and a
-    /// task that returns from a short section to long work of its own kept the section's color
-    /// busy meanwhile, so every other task wanting that color queued behind it.)
-    fn move_task(&mut self, ctx: &Context, from: &Arc<ColorQueue>, task: Notified, target: Move) {
-        let Ok(to) = target.join(ctx) else {
+    /// The task is not polled at once in an idle `target` (a turn nested in `from`'s): the
+    /// nested poll would hold `from` for as long as the task runs, and a task that returns
+    /// from a short section to long work of its own would keep the section's color busy
+    /// meanwhile, so every other task wanting that color would queue behind it.
+    fn move_task(&mut self, from: &Arc<ColorQueue>, task: Notified, target: Move) {
+        let Ok(to) = target.join(self.ctx) else {
             // Shutting down: stay in `from` (the shutdown walk drops it there).
             drop(task);
             return;
         };
         let raw = task.raw();
         // A task is in one member list at a time: leave `from`'s before joining `to`'s.
-        from.core.remove_member(raw);
-        // SAFETY: we hold the task's notification (the right to change its color); the header
-        // held a reference to `from` (made by `Arc::into_raw`), which we take back here and
-        // replace by the one to `to`.
-        let from_ref = unsafe {
-            let old = raw.color_queue();
-            raw.set_color_queue(Arc::into_raw(to));
-            Arc::from_raw(old)
-        };
-        if let Some(cq) = enter_queue(task, Some(self.index), true) {
-            ctx.schedule_next(cq);
+        from.tasks.remove_member(raw);
+        // SAFETY: we hold the task's notification: the right to change its color.
+        let left = unsafe { TaskColor::replace(raw, Some(to)) };
+        if let Some(queue) = enter_queue(task, Some(self.index), true) {
+            self.ctx.schedule_next(queue);
         }
-        if let Some(empty) = self.shared.colors.leave(&from_ref, 1) {
+        if let Some(empty) = left.and_then(|m| m.leave()) {
             self.buried.push(empty);
         }
     }
 
-    /// The tasks that completed during a turn have left the member list: count them out of
-    /// the color and drop their membership references.
-    fn retire(&mut self, cq: &Arc<ColorQueue>, mut released: Released) {
+    /// The tasks that completed during a turn have left the member list: their memberships
+    /// leave `queue`'s color together, then the list's references to them are dropped.
+    fn retire(&mut self, queue: &Arc<ColorQueue>, mut released: Released) {
         if released.len() == 0 {
             return;
         }
-        if let Some(cq) = self.shared.colors.leave(cq, released.len()) {
-            self.buried.push(cq);
+        let mut leaving = Leaving::new(queue.clone());
+        released.for_each(|task| {
+            // SAFETY: we ran the task to completion in this turn; no one else touches the
+            // color of a completed task.
+            if let Some(membership) = unsafe { TaskColor::replace(task, None) } {
+                leaving.add(membership);
+            }
+        });
+        if let Some(empty) = leaving.finish() {
+            self.buried.push(empty);
             if self.buried.len() >= BURY_BATCH {
                 self.flush_buried();
             }
         }
         while let Some(task) = released.pop() {
-            // SAFETY: the membership's reference, kept for the member list until now.
+            // SAFETY: the member list's reference, kept until now.
             unsafe { task.drop_ref() };
         }
     }
@@ -349,17 +359,17 @@ impl Worker {
     /// Whether the worker may run another batch of the current color at once: nothing else
     /// waits on this worker, and it is not time to look at the inbox or shut down. Counts as a
     /// turn for the fairness ticks.
-    fn may_continue(&mut self, ctx: &Context) -> bool {
+    fn may_continue(&mut self) -> bool {
         self.tick = self.tick.wrapping_add(1);
         if self.tick % DRIVER_INTERVAL == 0 {
             self.maintenance();
         }
-        self.tick % INBOX_INTERVAL != 0 && !self.has_local_work(ctx) && !self.shared.is_shutdown()
+        self.tick % INBOX_INTERVAL != 0 && !self.has_local_work() && !self.shared.is_shutdown()
     }
 
-    fn has_local_work(&self, ctx: &Context) -> bool {
-        ctx.has_next()
-            || !self.local.is_empty()
+    fn has_local_work(&self) -> bool {
+        self.local.has_next()
+            || !self.local.deque.is_empty()
             || !self.shared.workers[self.index].inbox.is_empty()
     }
 
@@ -371,21 +381,21 @@ impl Worker {
             .any(|(i, w)| i != self.index && (!w.stealer.is_empty() || !w.inbox.is_empty()))
     }
 
-    fn park(&mut self, ctx: &Context) {
+    fn park(&mut self) {
         self.flush_buried();
         let shared = &*self.shared;
         shared.idle.register_sleeper(self.index);
         std::sync::atomic::fence(std::sync::atomic::Ordering::SeqCst);
         let recheck = shared.is_shutdown()
-            || self.has_local_work(ctx)
+            || self.has_local_work()
             || (shared.steal && shared.idle.num_searching() == 0 && self.others_have_work());
         if !recheck {
-            WorkerMetrics::bump(&self.metrics().parks);
+            WorkerCounters::bump(&self.metrics().parks);
             let remote = &shared.workers[self.index];
             match shared.try_lock_driver() {
                 Some(guard) => {
                     remote.parker.park(Some(guard.driver));
-                    WorkerMetrics::bump(&self.metrics().driver_polls);
+                    WorkerCounters::bump(&self.metrics().driver_polls);
                 }
                 None => remote.parker.park(None),
             }
@@ -402,7 +412,7 @@ impl Worker {
 fn steal_from(mut f: impl FnMut() -> Steal<Arc<ColorQueue>>) -> Option<Arc<ColorQueue>> {
     loop {
         match f() {
-            Steal::Success(cq) => return Some(cq),
+            Steal::Success(queue) => return Some(queue),
             Steal::Empty => return None,
             Steal::Retry => continue,
         }

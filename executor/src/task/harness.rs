@@ -11,37 +11,39 @@ use std::task::{Context, Poll, Waker};
 use super::raw::{Cell, Header, RawTask, RunResult, Stage, Vtable};
 use super::state::{TransitionToIdle, TransitionToRunning};
 use super::waker::waker_ref;
-use super::{JoinError, Notified};
+use super::{JoinError, Notified, Schedule};
 
-/// The vtable of tasks running `F`.
-pub(super) fn vtable<F>() -> &'static Vtable
+/// The vtable of tasks running `F`, scheduled by `S`.
+pub(super) fn vtable<F, S>() -> &'static Vtable
 where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
+    S: Schedule,
 {
     &Vtable {
-        run: run::<F>,
-        dealloc: dealloc::<F>,
-        try_read_output: try_read_output::<F>,
-        drop_join_handle: drop_join_handle::<F>,
-        shutdown: shutdown::<F>,
+        run: run::<F, S>,
+        schedule: S::schedule,
+        dealloc: dealloc::<F, S>,
+        try_read_output: try_read_output::<F, S>,
+        drop_join_handle: drop_join_handle::<F, S>,
+        shutdown: shutdown::<F, S>,
     }
 }
 
 /// The typed cell behind a header pointer.
 ///
 /// # Safety
-/// `ptr` points at a live `Cell<F>` (the vtable made for `F` is the only caller).
-unsafe fn cell<'a, F: Future>(ptr: NonNull<Header>) -> &'a Cell<F> {
-    // SAFETY: `Cell` is `repr(C)` with the header first; the caller guarantees the type.
-    unsafe { ptr.cast::<Cell<F>>().as_ref() }
+/// `ptr` points at a live `Cell<F, S>` (the vtable made for `F` and `S` is the only caller).
+unsafe fn cell<'a, F: Future, S>(ptr: NonNull<Header>) -> &'a Cell<F, S> {
+    // SAFETY: `Cell` is `repr(C)` with the header first; the caller guarantees the types.
+    unsafe { ptr.cast::<Cell<F, S>>().as_ref() }
 }
 
-unsafe fn run<F: Future>(ptr: NonNull<Header>) -> RunResult {
-    // SAFETY: the vtable for `F` calls us only with a `Cell<F>`.
-    let cell = unsafe { cell::<F>(ptr) };
+unsafe fn run<F: Future, S: Schedule>(ptr: NonNull<Header>) -> RunResult {
+    // SAFETY: the vtable for `F` and `S` calls us only with a `Cell<F, S>`.
+    let cell = unsafe { cell::<F, S>(ptr) };
     let raw = RawTask::from_raw(ptr);
-    match cell.header.state.transition_to_running() {
+    match cell.head.header.state.transition_to_running() {
         TransitionToRunning::Success => {}
         TransitionToRunning::Cancelled => {
             // SAFETY: we hold RUNNING.
@@ -51,7 +53,7 @@ unsafe fn run<F: Future>(ptr: NonNull<Header>) -> RunResult {
         TransitionToRunning::Failed => return RunResult::Done,
         TransitionToRunning::Dealloc => {
             // SAFETY: that was the last reference.
-            unsafe { dealloc::<F>(ptr) };
+            unsafe { dealloc::<F, S>(ptr) };
             return RunResult::Done;
         }
     }
@@ -84,13 +86,13 @@ unsafe fn run<F: Future>(ptr: NonNull<Header>) -> RunResult {
             unsafe { complete(cell, raw, Err(err)) };
             RunResult::Done
         }
-        Ok(Poll::Pending) => match cell.header.state.transition_to_idle() {
+        Ok(Poll::Pending) => match cell.head.header.state.transition_to_idle() {
             TransitionToIdle::Ok => RunResult::Done,
             // SAFETY: the runner's reference became the notification's.
             TransitionToIdle::OkNotified => RunResult::Requeue(unsafe { Notified::from_raw(raw) }),
             TransitionToIdle::OkDealloc => {
                 // SAFETY: that was the last reference.
-                unsafe { dealloc::<F>(ptr) };
+                unsafe { dealloc::<F, S>(ptr) };
                 RunResult::Done
             }
             TransitionToIdle::Cancelled => {
@@ -106,7 +108,7 @@ unsafe fn run<F: Future>(ptr: NonNull<Header>) -> RunResult {
 ///
 /// # Safety
 /// The caller holds RUNNING.
-unsafe fn drop_future<F: Future>(cell: &Cell<F>) -> Option<JoinError> {
+unsafe fn drop_future<F: Future, S: Schedule>(cell: &Cell<F, S>) -> Option<JoinError> {
     panic::catch_unwind(AssertUnwindSafe(|| {
         // SAFETY: we hold RUNNING. If the old value's `Drop` panics, the assignment still
         // stores `Consumed` on the unwind path, so nothing is dropped twice.
@@ -119,24 +121,28 @@ unsafe fn drop_future<F: Future>(cell: &Cell<F>) -> Option<JoinError> {
 
 /// # Safety
 /// The caller holds RUNNING.
-unsafe fn cancel_and_complete<F: Future>(cell: &Cell<F>, raw: RawTask) {
+unsafe fn cancel_and_complete<F: Future, S: Schedule>(cell: &Cell<F, S>, raw: RawTask) {
     // SAFETY: forwarded.
     let err = unsafe { drop_future(cell) }.unwrap_or_else(JoinError::cancelled);
     // SAFETY: forwarded.
     unsafe { complete(cell, raw, Err(err)) };
 }
 
-/// Stores the output, marks the task complete, tells the `JoinHandle`, leaves the color and
-/// drops the runner's and the membership's references.
+/// Stores the output, marks the task complete, tells the `JoinHandle`, releases the task from
+/// its scheduler and drops the runner's reference (and the scheduler's, if it gives it up now).
 ///
 /// # Safety
 /// The caller holds RUNNING and one reference (the runner's), which this consumes.
-unsafe fn complete<F: Future>(cell: &Cell<F>, raw: RawTask, output: Result<F::Output, JoinError>) {
+unsafe fn complete<F: Future, S: Schedule>(
+    cell: &Cell<F, S>,
+    raw: RawTask,
+    output: Result<F::Output, JoinError>,
+) {
     // SAFETY: we hold RUNNING; the future is gone (`Consumed`) or finished, so this drops
     // nothing that can panic except a previous output, of which there is none.
     cell.stage
         .with_mut(|stage| unsafe { *stage = Stage::Finished(output) });
-    let snapshot = cell.header.state.transition_to_complete();
+    let snapshot = cell.head.header.state.transition_to_complete();
     let _ = panic::catch_unwind(AssertUnwindSafe(|| {
         if !snapshot.is_join_interested() {
             // No one will read the output: drop it here, still inside the task's color.
@@ -151,44 +157,42 @@ unsafe fn complete<F: Future>(cell: &Cell<F>, raw: RawTask, output: Result<F::Ou
                     w.wake_by_ref()
                 }
             });
-            let after = cell.header.state.unset_waker_after_complete();
+            let after = cell.head.header.state.unset_waker_after_complete();
             if !after.is_join_interested() {
                 // SAFETY: the handle is gone and the bit is clear: the slot is ours.
                 cell.join_waker.with_mut(|w| unsafe { *w = None });
             }
         }
     }));
-    // The membership's reference goes now, or at the end of the color's turn.
-    let last = if crate::sched::release(raw) {
-        cell.header.state.ref_dec_twice()
+    // The scheduler's reference goes now, or later from the scheduler (hue's: at the end of
+    // the color's turn).
+    let last = if S::release(raw) {
+        cell.head.header.state.ref_dec_twice()
     } else {
-        cell.header.state.ref_dec()
+        cell.head.header.state.ref_dec()
     };
     if last {
         // SAFETY: those were the last references.
-        unsafe { dealloc::<F>(raw.as_ptr()) };
+        unsafe { dealloc::<F, S>(raw.as_ptr()) };
     }
 }
 
-unsafe fn dealloc<F: Future>(ptr: NonNull<Header>) {
-    // SAFETY: `ptr` came from `Box::leak` of a `Cell<F>` in `RawTask::new`, and this is the
+unsafe fn dealloc<F: Future, S: Schedule>(ptr: NonNull<Header>) {
+    // SAFETY: `ptr` came from `Box::leak` of a `Cell<F, S>` in `RawTask::new`, and this is the
     // last reference.
-    let cell = unsafe { Box::from_raw(ptr.cast::<Cell<F>>().as_ptr()) };
-    // A task completed during shutdown keeps its reference to the color queue until here
-    // (see `sched::release`); others gave it up at `release`.
-    // SAFETY: the last reference: no one else touches the header.
-    let cq = cell.header.color.with(|p| unsafe { *p });
-    if !cq.is_null() {
-        // SAFETY: made by `Arc::into_raw` in `join`, released exactly once, here.
-        drop(unsafe { std::sync::Arc::from_raw(cq) });
-    }
-    // Dropping an unread output can panic; the task is gone either way.
+    let cell = unsafe { Box::from_raw(ptr.cast::<Cell<F, S>>().as_ptr()) };
+    // Dropping an unread output can panic; the task is gone either way. The scheduler's part
+    // goes with the rest (hue's can still hold the task's color: see `sched::release`).
     let _ = panic::catch_unwind(AssertUnwindSafe(move || drop(cell)));
 }
 
-unsafe fn try_read_output<F: Future>(ptr: NonNull<Header>, dst: *mut (), waker: &Waker) {
-    // SAFETY: the vtable for `F` calls us only with a `Cell<F>`.
-    let cell = unsafe { cell::<F>(ptr) };
+unsafe fn try_read_output<F: Future, S: Schedule>(
+    ptr: NonNull<Header>,
+    dst: *mut (),
+    waker: &Waker,
+) {
+    // SAFETY: the vtable for `F` and `S` calls us only with a `Cell<F, S>`.
+    let cell = unsafe { cell::<F, S>(ptr) };
     if can_read_output(cell, waker) {
         // SAFETY: COMPLETE and the handle was interested at completion: the stage is ours.
         let stage = cell
@@ -205,8 +209,8 @@ unsafe fn try_read_output<F: Future>(ptr: NonNull<Header>, dst: *mut (), waker: 
 }
 
 /// Whether the output is ready; if not, make sure `waker` is the registered join waker.
-fn can_read_output<F: Future>(cell: &Cell<F>, waker: &Waker) -> bool {
-    let state = &cell.header.state;
+fn can_read_output<F: Future, S: Schedule>(cell: &Cell<F, S>, waker: &Waker) -> bool {
+    let state = &cell.head.header.state;
     let snapshot = state.load();
     if snapshot.is_complete() {
         return true;
@@ -234,14 +238,14 @@ fn can_read_output<F: Future>(cell: &Cell<F>, waker: &Waker) -> bool {
     }
 }
 
-fn set_join_waker<F: Future>(
-    cell: &Cell<F>,
+fn set_join_waker<F: Future, S: Schedule>(
+    cell: &Cell<F, S>,
     waker: &Waker,
 ) -> Result<super::state::Snapshot, super::state::Snapshot> {
     // SAFETY: JOIN_WAKER is clear, so the slot is the handle's to write.
     cell.join_waker
         .with_mut(|w| unsafe { *w = Some(waker.clone()) });
-    let res = cell.header.state.set_join_waker();
+    let res = cell.head.header.state.set_join_waker();
     if res.is_err() {
         // SAFETY: the bit was not set, so the slot is still ours.
         cell.join_waker.with_mut(|w| unsafe { *w = None });
@@ -249,10 +253,10 @@ fn set_join_waker<F: Future>(
     res
 }
 
-unsafe fn drop_join_handle<F: Future>(ptr: NonNull<Header>) {
-    // SAFETY: the vtable for `F` calls us only with a `Cell<F>`.
-    let cell = unsafe { cell::<F>(ptr) };
-    let (prev, next) = cell.header.state.transition_to_join_handle_dropped();
+unsafe fn drop_join_handle<F: Future, S: Schedule>(ptr: NonNull<Header>) {
+    // SAFETY: the vtable for `F` and `S` calls us only with a `Cell<F, S>`.
+    let cell = unsafe { cell::<F, S>(ptr) };
+    let (prev, next) = cell.head.header.state.transition_to_join_handle_dropped();
     if prev.is_complete() {
         // The output is ours; its `Drop` may panic, which must not tear the runtime.
         let _ = panic::catch_unwind(AssertUnwindSafe(|| {
@@ -270,11 +274,11 @@ unsafe fn drop_join_handle<F: Future>(ptr: NonNull<Header>) {
 }
 
 /// Consumes one reference of the caller's, used as the runner's if the task was idle.
-unsafe fn shutdown<F: Future>(ptr: NonNull<Header>) {
-    // SAFETY: the vtable for `F` calls us only with a `Cell<F>`.
-    let cell = unsafe { cell::<F>(ptr) };
+unsafe fn shutdown<F: Future, S: Schedule>(ptr: NonNull<Header>) {
+    // SAFETY: the vtable for `F` and `S` calls us only with a `Cell<F, S>`.
+    let cell = unsafe { cell::<F, S>(ptr) };
     let raw = RawTask::from_raw(ptr);
-    if cell.header.state.transition_to_shutdown() {
+    if cell.head.header.state.transition_to_shutdown() {
         // SAFETY: we took RUNNING; the caller's reference is the runner's.
         unsafe { cancel_and_complete(cell, raw) };
     } else {

@@ -64,7 +64,7 @@ impl<T> JoinHandle<T> {
             == TransitionToNotified::Submit
         {
             // SAFETY: the transition made a reference for the notification.
-            crate::sched::schedule(unsafe { Notified::from_raw(self.raw) });
+            unsafe { Notified::from_raw(self.raw) }.schedule();
         }
     }
 

@@ -1,15 +1,17 @@
 //! The task lifecycle: one allocation per task, a state word, a hand-written waker, the
-//! `JoinHandle`. Scheduling policy (colors, workers) lives in [`crate::sched`]; this module only
-//! calls it through three functions: `sched::schedule` (a task was notified), `sched::release`
-//! (a task finished: leave its color) and the run loop calling [`RawTask::run`].
+//! `JoinHandle`. It knows nothing about colors or workers: it reaches its scheduler only
+//! through the [`Schedule`] trait, whose functions sit in every task's vtable (as tokio's
+//! `task::Schedule`, or async-task's schedule function). The scheduler in turn drives tasks
+//! with [`RawTask::run`] and the handles below.
 //!
 //! # Memory layout
 //!
-//! A task is one `Cell<F>` on the heap (`#[repr(C)]`, header first, so a `NonNull<Header>` is
+//! A task is one `Cell<F, S>` on the heap (`#[repr(C)]`, header first, so a `NonNull<Header>` is
 //! also a pointer to the cell):
 //!
 //! ```text
-//! Header { state, vtable, queue_next, color, member links }   48 bytes
+//! Header { state, vtable, queue_next, list_prev, list_next }   40 bytes
+//! scheduler: S          the scheduler's part (hue's: the task's color membership, 8 bytes)
 //! stage: Running(F) | Finished(Result<F::Output, JoinError>) | Consumed
 //! join_waker: Option<Waker>
 //! ```
@@ -17,20 +19,24 @@
 //! # Invariants (who may touch what)
 //!
 //! - `state`: atomics only; see [`state`] for the bits and the transition rules.
-//! - `stage`: the holder of `RUNNING` (a worker inside the task's color, or the shutdown path
-//!   once no worker runs); after `COMPLETE`, the `JoinHandle` if it was interested at
-//!   completion, else the completer. So a future is only ever polled or dropped inside its
-//!   color's exclusion, which is what S1 needs for `Drop` code too.
+//! - `stage`: the holder of `RUNNING` (the scheduler's runner, or its shutdown path once
+//!   nothing runs the task); after `COMPLETE`, the `JoinHandle` if it was interested at
+//!   completion, else the completer. hue's scheduler gives out `RUNNING` only inside the
+//!   task's color, so a future is only ever polled or dropped inside its color's exclusion,
+//!   which is what S1 needs for `Drop` code too.
 //! - `join_waker`: see [`state`] (`JOIN_WAKER`).
-//! - `queue_next`: owned by the color queue's lock while the task is queued there, or by the
-//!   worker's private batch after the worker took it out under that lock.
-//! - `color`: a strong reference to the task's color queue (its membership), from `join` to
-//!   `release` (or, for tasks completed by shutdown, to deallocation). Read or written by the
-//!   thread that holds the right to schedule or run the task (see [`state`]).
-//! - member links: guarded by the lock of the color-map shard that the task's color lives in.
+//! - `scheduler`: read or written only by a thread that holds the right to schedule or run
+//!   the task: the runner, or the holder of a [`Notified`] (a transition that returned
+//!   `Submit` made one). Dropped with the allocation.
+//! - `queue_next`: owned by whoever holds the task in a run queue (hue: the color queue's
+//!   lock while the task is queued there, or the worker's private batch after it took the task
+//!   out under that lock).
+//! - `list_prev`, `list_next`: owned by the scheduler's list of live tasks (hue: the member
+//!   list of the task's color, under that color queue's lock).
 //!
 //! A task is freed when its reference count reaches zero, which can only happen after it
-//! completed (the color membership holds a reference until `release`).
+//! completed: the scheduler holds one of the three references a task starts with, and gives
+//! it up when [`Schedule::release`] says so or later.
 
 pub(crate) mod error;
 mod harness;
@@ -41,4 +47,19 @@ mod waker;
 
 pub use error::JoinError;
 pub use join::JoinHandle;
-pub(crate) use raw::{Notified, RawTask, RunResult};
+pub(crate) use raw::{Header, Notified, RawTask, RunResult, Vtable};
+
+/// What the task lifecycle needs from a scheduler. Every task stores a value of the
+/// implementing type (its scheduler's part, see the module docs), and the lifecycle calls
+/// back through these functions.
+pub(crate) trait Schedule: Send + Sized + 'static {
+    /// A waker or `JoinHandle::abort` notified the idle task: queue it. `task` owns the
+    /// notification's reference.
+    fn schedule(task: Notified);
+
+    /// The task completed (its output is stored and `COMPLETE` is set), on the thread that
+    /// completed it. Returns `true` if the completer drops the scheduler's reference together
+    /// with its own; `false` if the scheduler keeps it and drops it later with
+    /// [`RawTask::drop_ref`].
+    fn release(task: RawTask) -> bool;
+}

@@ -8,9 +8,8 @@ use std::task::Waker;
 
 use super::harness;
 use super::state::State;
-use super::JoinError;
+use super::{JoinError, Schedule};
 use crate::loom::UnsafeCell;
-use crate::sched::ColorQueue;
 
 /// The untyped part of every task. `#[repr(C)]` and first in [`Cell`], so a pointer to the
 /// header is a pointer to the cell.
@@ -18,20 +17,34 @@ use crate::sched::ColorQueue;
 pub(crate) struct Header {
     pub(crate) state: State,
     pub(crate) vtable: &'static Vtable,
-    /// Next task in the color queue's FIFO (see the module invariants).
+    /// Next task in the run queue the task sits in (see the module invariants).
     pub(crate) queue_next: UnsafeCell<Option<RawTask>>,
-    /// The color queue this task is a member of: a strong reference made with
-    /// `Arc::into_raw`, or null before `join` / after `release`.
-    pub(crate) color: UnsafeCell<*const ColorQueue>,
-    /// Links in the color-map shard's list of live tasks (for shutdown).
-    pub(crate) member_prev: UnsafeCell<Option<RawTask>>,
-    pub(crate) member_next: UnsafeCell<Option<RawTask>>,
+    /// Links in the scheduler's list of live tasks (for shutdown; see the module invariants).
+    pub(crate) list_prev: UnsafeCell<Option<RawTask>>,
+    pub(crate) list_next: UnsafeCell<Option<RawTask>>,
+}
+
+impl Header {
+    /// A header with a new task's state and no links. Every task starts with one; a scheduler
+    /// also uses it for entries it queues like tasks but that are not tasks (`block_on`'s
+    /// handoff node), with a vtable of its own that it never lets the task layer call.
+    pub(crate) fn new(vtable: &'static Vtable) -> Header {
+        Header {
+            state: State::new(),
+            vtable,
+            queue_next: UnsafeCell::new(None),
+            list_prev: UnsafeCell::new(None),
+            list_next: UnsafeCell::new(None),
+        }
+    }
 }
 
 /// Functions that know the future's type.
 pub(crate) struct Vtable {
     /// Run one step: transition to running, poll (or cancel), and handle the result.
     pub(crate) run: unsafe fn(NonNull<Header>) -> RunResult,
+    /// The task was notified while idle: give it to its scheduler ([`Schedule::schedule`]).
+    pub(crate) schedule: fn(Notified),
     /// Free the allocation.
     pub(crate) dealloc: unsafe fn(NonNull<Header>),
     /// `JoinHandle::poll`: write `Poll::Ready(output)` to `dst` (a
@@ -48,19 +61,30 @@ pub(crate) struct Vtable {
 pub(crate) enum RunResult {
     /// Nothing more to do (pending and not woken, finished, or freed).
     Done,
-    /// Woken while it ran: put it back at the tail of its color's queue.
+    /// Woken while it ran: the runner queues it again (the runner's reference became the
+    /// notification's).
     Requeue(Notified),
+}
+
+/// The header and the scheduler's part of a task: the same for every future, so the scheduler
+/// reaches its part through a header pointer without knowing the future's type.
+#[repr(C)]
+pub(crate) struct Head<S> {
+    pub(crate) header: Header,
+    /// The scheduler's per-task value (hue's: the color the task is a member of); see the
+    /// module invariants for who may touch it.
+    pub(crate) scheduler: UnsafeCell<S>,
 }
 
 /// The typed allocation.
 ///
 /// Not over-aligned: tokio aligns its cells to 128 bytes against false sharing, but with the
-/// system allocator an over-aligned allocation takes the slow `memalign` path, and measured
-/// here that doubled the cost of a spawn (`spawn_many_local`, `ping_pong`) for a smaller gain
-/// on `yield_many`. Color queues, written on every turn, are the ones aligned.
+/// system allocator an over-aligned allocation takes the slow `memalign` path, which costs
+/// more on every spawn than the false sharing it avoids (BENCHMARKS.md). The color queues,
+/// written on every turn, are the ones kept on lines of their own.
 #[repr(C)]
-pub(crate) struct Cell<F: Future> {
-    pub(crate) header: Header,
+pub(crate) struct Cell<F: Future, S> {
+    pub(crate) head: Head<S>,
     pub(crate) stage: UnsafeCell<Stage<F>>,
     pub(crate) join_waker: UnsafeCell<Option<Waker>>,
 }
@@ -84,21 +108,19 @@ unsafe impl Send for RawTask {}
 unsafe impl Sync for RawTask {}
 
 impl RawTask {
-    /// Allocates a task for `future`; the state starts with three references (the returned
-    /// `JoinHandle`'s, the color membership's and the first notification's).
-    pub(crate) fn new<F>(future: F) -> RawTask
+    /// Allocates a task for `future`, with `scheduler` as the scheduler's part; the state
+    /// starts with three references (the returned `JoinHandle`'s, the scheduler's and the
+    /// first notification's).
+    pub(crate) fn new<F, S>(future: F, scheduler: S) -> RawTask
     where
         F: Future + Send + 'static,
         F::Output: Send + 'static,
+        S: Schedule,
     {
         let cell = Box::new(Cell {
-            header: Header {
-                state: State::new(),
-                vtable: harness::vtable::<F>(),
-                queue_next: UnsafeCell::new(None),
-                color: UnsafeCell::new(std::ptr::null()),
-                member_prev: UnsafeCell::new(None),
-                member_next: UnsafeCell::new(None),
+            head: Head {
+                header: Header::new(harness::vtable::<F, S>()),
+                scheduler: UnsafeCell::new(scheduler),
             },
             stage: UnsafeCell::new(Stage::Running(future)),
             join_waker: UnsafeCell::new(None),
@@ -128,22 +150,18 @@ impl RawTask {
         unsafe { (raw.header().vtable.run)(raw.ptr) }
     }
 
-    /// The color queue the task is a member of (null if none).
+    /// Runs `f` on the scheduler's part of the task.
     ///
     /// # Safety
-    /// The caller holds the right to schedule or run the task (module invariants).
-    pub(crate) unsafe fn color_queue(self) -> *const ColorQueue {
-        // SAFETY: by the caller's contract no one writes the field concurrently.
-        self.header().color.with(|p| unsafe { *p })
-    }
-
-    /// Sets the color queue pointer (see [`color_queue`](Self::color_queue)).
-    ///
-    /// # Safety
-    /// As for `color_queue`, and the caller transfers/accounts the strong reference.
-    pub(crate) unsafe fn set_color_queue(self, cq: *const ColorQueue) {
-        // SAFETY: by the caller's contract no one reads or writes the field concurrently.
-        self.header().color.with_mut(|p| unsafe { *p = cq })
+    /// The task was made by [`RawTask::new`] with scheduler type `S`, and the caller holds the
+    /// right to touch that part (module invariants: it schedules or runs the task).
+    pub(crate) unsafe fn with_scheduler<S, R>(self, f: impl FnOnce(&mut S) -> R) -> R {
+        // SAFETY: `Cell` is `repr(C)` with its `Head<S>` first, so the header pointer is also a
+        // pointer to the head (the caller guarantees `S`); by the caller's contract no one else
+        // touches the value during `f`.
+        let head = unsafe { self.ptr.cast::<Head<S>>().as_ref() };
+        // SAFETY: as above.
+        head.scheduler.with_mut(|s| f(unsafe { &mut *s }))
     }
 
     pub(crate) fn ref_inc(self) {
@@ -165,14 +183,15 @@ impl RawTask {
     /// Drops the future if the task is idle and completes it as cancelled (shutdown path).
     ///
     /// # Safety
-    /// The caller owns a reference; no worker may be running the task's color.
+    /// The caller owns a reference and has its scheduler's leave to drop the future now if
+    /// the task is idle (hue's: no thread runs the task's color).
     pub(crate) unsafe fn shutdown(self) {
         // SAFETY: forwarded contract.
         unsafe { (self.header().vtable.shutdown)(self.ptr) }
     }
 }
 
-/// A task with the reference of one notification: it is (about to be) queued in its color.
+/// A task with the reference of one notification: it is (about to be) queued by its scheduler.
 /// Dropping it drops that reference.
 #[derive(Debug)]
 pub(crate) struct Notified(RawTask);
@@ -194,6 +213,11 @@ impl Notified {
 
     pub(crate) fn raw(&self) -> RawTask {
         self.0
+    }
+
+    /// Gives the task to its scheduler ([`Schedule::schedule`]).
+    pub(crate) fn schedule(self) {
+        (self.0.header().vtable.schedule)(self)
     }
 }
 

@@ -2,14 +2,15 @@
 //!
 //! | bit            | meaning                                                            |
 //! |----------------|--------------------------------------------------------------------|
-//! | `RUNNING`      | a worker (or the shutdown path) owns the future's stage            |
+//! | `RUNNING`      | the runner (or the shutdown path) owns the future's stage          |
 //! | `COMPLETE`     | the future is gone; the stage holds the output (or nothing)        |
-//! | `NOTIFIED`     | the task is in its color's run queue, or will be put there by the  |
-//! |                | thread that set the bit (or, while `RUNNING`, by the runner)       |
+//! | `NOTIFIED`     | the task is in its scheduler's run queue, or will be put there by  |
+//! |                | the thread that set the bit (or, while `RUNNING`, by the runner)   |
 //! | `CANCELLED`    | abort or shutdown asked the task to stop; the next run drops it    |
 //! | `JOIN_INTEREST`| the `JoinHandle` exists; it owns the output once `COMPLETE`        |
 //! | `JOIN_WAKER`   | the join-waker slot holds a waker that the runtime may read        |
-//! | refs (rest)    | references: the `JoinHandle`, the color membership, one per queued |
+//! | refs (rest)    | references: the `JoinHandle`, the scheduler (hue: the color's      |
+//! |                | member list), one per queued                                       |
 //! |                | notification, one per `Waker`                                      |
 //!
 //! Every transition is one atomic read-modify-write returning a `#[must_use]` value that says
@@ -20,8 +21,8 @@
 //! - The join-waker slot is written only by the `JoinHandle` while `JOIN_WAKER` is clear, and
 //!   read by the runtime only while it is set; after completion the side that clears or sees
 //!   the bit clear last drops the waker.
-//! - The task's color-queue pointer is read or written only by a thread that holds the right to
-//!   schedule or run the task: the runner, or the thread whose transition returned `Submit`.
+//! - The scheduler's part of the task is read or written only by a thread that holds the right
+//!   to schedule or run the task: the runner, or the thread whose transition returned `Submit`.
 
 use crate::loom::atomic::{AtomicUsize, Ordering::*};
 
@@ -34,8 +35,8 @@ const JOIN_WAKER: usize = 0b10_0000;
 const REF_SHIFT: usize = 6;
 const REF_ONE: usize = 1 << REF_SHIFT;
 
-/// A new task: referenced by its `JoinHandle`, its color membership and its first
-/// notification (it is queued at once).
+/// A new task: referenced by its `JoinHandle`, its scheduler and its first notification (it
+/// is queued at once).
 const INITIAL: usize = (3 * REF_ONE) | JOIN_INTEREST | NOTIFIED;
 
 pub(crate) struct State {
@@ -87,7 +88,7 @@ impl std::fmt::Debug for Snapshot {
     }
 }
 
-/// What the runner must do after taking a notified task from its color's queue.
+/// What the runner must do after taking a notified task from its run queue.
 #[must_use]
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum TransitionToRunning {
@@ -107,7 +108,7 @@ pub(crate) enum TransitionToRunning {
 pub(crate) enum TransitionToIdle {
     /// Idle; the runner's reference was dropped and others remain.
     Ok,
-    /// Woken during the poll: put it back at the tail of its color's queue (the runner's
+    /// Woken during the poll: put it back at the tail of its run queue (the runner's
     /// reference becomes the notification's).
     OkNotified,
     /// Idle and that was the last reference: deallocate.
@@ -122,7 +123,7 @@ pub(crate) enum TransitionToIdle {
 pub(crate) enum TransitionToNotified {
     /// Nothing: already queued, running (the runner will requeue), or finished.
     DoNothing,
-    /// Put the task in its color's queue, with the reference this transition produced.
+    /// Give the task to its scheduler, with the reference this transition produced.
     Submit,
     /// (by value only) the waker's reference was the last one: deallocate.
     Dealloc,
@@ -156,7 +157,7 @@ impl State {
         }
     }
 
-    /// The runner took the task from its color's queue (it holds the notification's ref).
+    /// The runner took the task from its run queue (it holds the notification's ref).
     pub(crate) fn transition_to_running(&self) -> TransitionToRunning {
         self.fetch_update_action(|s| {
             debug_assert!(
@@ -260,7 +261,7 @@ impl State {
     }
 
     /// `abort`: mark cancelled; returns `Submit` if the caller must queue the task so that its
-    /// color drops the future (with the reference this produced).
+    /// runner drops the future (with the reference this produced).
     pub(crate) fn transition_to_notified_and_cancel(&self) -> TransitionToNotified {
         self.fetch_update_action(|s| {
             if s.is_complete() || s.is_cancelled() {

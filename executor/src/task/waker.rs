@@ -32,7 +32,7 @@ unsafe fn wake(data: *const ()) {
     let raw = task(data);
     match raw.header().state.transition_to_notified_by_val() {
         // SAFETY: the waker's reference became the notification's.
-        TransitionToNotified::Submit => crate::sched::schedule(unsafe { Notified::from_raw(raw) }),
+        TransitionToNotified::Submit => unsafe { Notified::from_raw(raw) }.schedule(),
         TransitionToNotified::DoNothing => {}
         // SAFETY: that was the last reference.
         TransitionToNotified::Dealloc => unsafe { (raw.header().vtable.dealloc)(raw.as_ptr()) },
@@ -43,7 +43,7 @@ unsafe fn wake_by_ref(data: *const ()) {
     let raw = task(data);
     match raw.header().state.transition_to_notified_by_ref() {
         // SAFETY: the transition made a reference for the notification.
-        TransitionToNotified::Submit => crate::sched::schedule(unsafe { Notified::from_raw(raw) }),
+        TransitionToNotified::Submit => unsafe { Notified::from_raw(raw) }.schedule(),
         TransitionToNotified::DoNothing | TransitionToNotified::Dealloc => {}
     }
 }

@@ -14,6 +14,8 @@ use std::sync::atomic::{AtomicUsize, Ordering::AcqRel, Ordering::Acquire};
 use std::sync::Mutex;
 use std::task::{Context, Poll, Waker};
 
+use hue_executor::sync::lock;
+
 /// Readiness bits.
 pub(crate) const READABLE: usize = 0b0_0001;
 pub(crate) const WRITABLE: usize = 0b0_0010;
@@ -174,9 +176,4 @@ impl ScheduledIo {
         };
         readers.into_iter().chain(writers).for_each(Waker::wake);
     }
-}
-
-/// Locks a reactor mutex, ignoring poisoning: no user code runs under reactor locks.
-pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }

@@ -100,6 +100,8 @@ mod wheel;
 
 use std::sync::atomic::{AtomicU64, Ordering::SeqCst};
 use std::sync::{Mutex, MutexGuard};
+
+use hue_executor::sync::lock;
 use std::task::Waker;
 use std::time::Duration;
 
@@ -141,10 +143,6 @@ pub(crate) enum Registered {
     Queued { key: Key, unpark: bool },
     /// The deadline is already behind the wheel: complete now.
     Due,
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl Timers {

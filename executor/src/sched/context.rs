@@ -1,0 +1,237 @@
+//! The per-thread context: what a thread inside a runtime knows, installed by each worker for
+//! its life and by `block_on` while it runs.
+//!
+//! It is split by owner:
+//! - **who the thread is**: the runtime it belongs to ([`ThreadContext::shared`]);
+//! - **the current poll** ([`PollState`]): the color being polled on this thread and what the
+//!   poll asked for (a move, an inline section), written by whoever polls here (a worker's
+//!   turn, `block_on`, an inline `in_color` section);
+//! - **the worker** ([`WorkerLocal`], workers only): the local deque, the next-run slot, the
+//!   tasks released during a turn and the color cache. Only the worker's own thread touches
+//!   them, from its run loop and from inside the polls it makes.
+//!
+//! Everything is `Cell`s: the context is shared by reference between the run loop and the code
+//! a poll runs (wakers, spawns, `in_color`), all on one thread.
+
+use std::cell::{Cell, RefCell};
+use std::ptr;
+use std::sync::Arc;
+
+use crossbeam_deque::Worker as Deque;
+
+use super::color_cache::ColorCache;
+use super::color_queue::ColorQueue;
+use super::section::Move;
+use super::shared::Shared;
+use super::task_list::Released;
+use crate::metrics::WorkerCounters;
+use crate::Color;
+
+/// At most this many turns in a row run a color from [`WorkerLocal::next`].
+pub(crate) const NEXT_STREAK: u32 = 3;
+
+/// What a thread inside a runtime knows (see the module docs).
+pub(crate) struct ThreadContext {
+    pub(crate) shared: Arc<Shared>,
+    /// `shared.id`, kept here so reading it touches no shared line.
+    pub(crate) runtime_id: u64,
+    pub(crate) poll: PollState,
+    /// Set on worker threads.
+    pub(crate) worker: Option<WorkerLocal>,
+}
+
+/// The poll running on this thread.
+pub(crate) struct PollState {
+    /// The color queue whose task (or `block_on` future, or inline section) is being polled on
+    /// this thread; null between polls. Whoever sets it holds a strong reference to the queue
+    /// and owns the color (`Running`) until it clears it.
+    pub(crate) current: Cell<*const ColorQueue>,
+    /// Where the task being polled asked to move ([`crate::recolor()`]); taken by the runner
+    /// after the poll.
+    pub(crate) pending_move: Cell<Option<Move>>,
+    /// Whether an inline `in_color` section runs on this thread now (see `section`).
+    pub(crate) inline: Cell<bool>,
+}
+
+impl Default for PollState {
+    fn default() -> PollState {
+        PollState {
+            current: Cell::new(ptr::null()),
+            pending_move: Cell::new(None),
+            inline: Cell::new(false),
+        }
+    }
+}
+
+/// What only a worker's own thread touches.
+pub(crate) struct WorkerLocal {
+    pub(crate) index: usize,
+    /// The worker's deque of runnable colors; its stealer is in `Shared::workers`.
+    pub(crate) deque: Deque<Arc<ColorQueue>>,
+    /// Tasks of the running color that completed during this turn (see `release`).
+    pub(crate) released: Cell<Released>,
+    /// Queues of named colors this worker joined lately (see [`ColorCache`]).
+    pub(crate) color_cache: RefCell<ColorCache>,
+    /// A color made runnable by tasks moving into it (`recolor`, `in_color`, its way back, a
+    /// section that found its color busy); it runs next on this worker (see
+    /// [`ThreadContext::schedule_next`]).
+    ///
+    /// A task moving into a color is usually entering a short critical section, and every
+    /// other task wanting that color finds it busy until it has run. Queued at the back of a
+    /// deque of hundreds of colors, it would stay `Scheduled` for a whole round of them while
+    /// sections of other tasks pile up behind it (a convoy that keeps itself going). Run next,
+    /// the color is idle again at once and the next sections run inline.
+    pub(crate) next: Cell<Option<Arc<ColorQueue>>>,
+    /// Turns in a row taken from `next`.
+    pub(crate) next_streak: Cell<u32>,
+}
+
+impl WorkerLocal {
+    pub(crate) fn new(index: usize, deque: Deque<Arc<ColorQueue>>) -> WorkerLocal {
+        WorkerLocal {
+            index,
+            deque,
+            released: Cell::default(),
+            color_cache: RefCell::default(),
+            next: Cell::new(None),
+            next_streak: Cell::new(0),
+        }
+    }
+
+    /// Whether a color waits in [`next`](Self::next).
+    pub(crate) fn has_next(&self) -> bool {
+        let next = self.next.take();
+        let has = next.is_some();
+        self.next.set(next);
+        has
+    }
+}
+
+impl ThreadContext {
+    /// A fresh context for a thread entering `shared`: a worker's or `block_on`'s
+    /// (`worker: None`). Nothing is polled in it yet.
+    pub(crate) fn new(shared: Arc<Shared>, worker: Option<WorkerLocal>) -> ThreadContext {
+        ThreadContext {
+            runtime_id: shared.id,
+            shared,
+            poll: PollState::default(),
+            worker,
+        }
+    }
+
+    /// This thread's worker, if it is one of `shared`'s workers.
+    pub(crate) fn worker_of(&self, shared: &Shared) -> Option<&WorkerLocal> {
+        self.worker
+            .as_ref()
+            .filter(|_| ptr::eq(Arc::as_ptr(&self.shared), shared))
+    }
+
+    /// Pushes to this thread's local deque if it is `home`'s worker of `shared`. `Ok(true)`
+    /// if other colors were already queued there.
+    pub(crate) fn push_local(
+        &self,
+        shared: &Shared,
+        home: usize,
+        queue: Arc<ColorQueue>,
+    ) -> Result<bool, Arc<ColorQueue>> {
+        match self.worker_of(shared) {
+            Some(worker) if worker.index == home => {
+                worker.deque.push(queue);
+                WorkerCounters::bump(&shared.workers[home].metrics.local_schedules);
+                Ok(worker.deque.len() > 1)
+            }
+            _ => Err(queue),
+        }
+    }
+
+    /// The queue of the color being polled on this thread.
+    pub(crate) fn current_queue(&self) -> Option<&ColorQueue> {
+        let queue = self.poll.current.get();
+        // SAFETY: `current` is set only while the color queue is running on this thread, by a
+        // holder of a strong reference to it.
+        (!queue.is_null()).then(|| unsafe { &*queue })
+    }
+
+    /// Schedules `queue`, which went `Idle -> Scheduled` because tasks moved into it (see
+    /// [`WorkerLocal::next`]): on a worker of its runtime, it runs right after the current
+    /// turn, unless [`NEXT_STREAK`] turns in a row came that way already. The newest such color
+    /// wins the slot; one it displaces goes to the back of the deque (tokio's LIFO slot does
+    /// the same). Elsewhere it is scheduled like any color.
+    pub(crate) fn schedule_next(&self, queue: Arc<ColorQueue>) {
+        let Some(worker) = self.worker_of(&queue.shared) else {
+            let shared = queue.shared.clone();
+            shared.schedule_color(queue);
+            return;
+        };
+        if worker.next_streak.get() >= NEXT_STREAK {
+            self.shared.schedule_color(queue);
+        } else if let Some(older) = worker.next.replace(Some(queue)) {
+            self.shared.schedule_color(older);
+        }
+    }
+}
+
+thread_local! {
+    static CONTEXT: Cell<*const ThreadContext> = const { Cell::new(ptr::null()) };
+}
+
+/// Runs `f` with this thread's context, if any.
+pub(crate) fn context<R>(f: impl FnOnce(Option<&ThreadContext>) -> R) -> R {
+    let ctx = CONTEXT.try_with(|c| c.get()).unwrap_or(ptr::null());
+    // SAFETY: a non-null context pointer is valid while it is installed (see `enter`).
+    f((!ctx.is_null()).then(|| unsafe { &*ctx }))
+}
+
+/// Installs `ctx` as this thread's context until the guard drops. Panics if one is installed.
+pub(crate) fn enter(ctx: &ThreadContext) -> EnterGuard {
+    CONTEXT.with(|c| {
+        assert!(c.get().is_null(), "{}", NESTED_RUNTIME);
+        c.set(ctx);
+    });
+    EnterGuard(())
+}
+
+pub(crate) const NESTED_RUNTIME: &str = "cannot block_on from inside a hue runtime: this thread \
+     is a worker or is already inside block_on, and blocking it would stall the tasks it \
+     drives. Use `.await` instead, or move the blocking call to another thread";
+
+/// Clears the context on drop. The context outlives the guard (the caller keeps both in one
+/// frame, the context first).
+pub(crate) struct EnterGuard(());
+
+impl Drop for EnterGuard {
+    fn drop(&mut self) {
+        let _ = CONTEXT.try_with(|c| c.set(ptr::null()));
+    }
+}
+
+/// Whether this thread is inside a runtime (a worker, or inside `block_on`).
+pub(crate) fn in_runtime() -> bool {
+    context(|ctx| ctx.is_some())
+}
+
+/// The color of the task being polled on this thread, [`Color::DEFAULT`] if none is.
+pub(crate) fn current_color() -> Color {
+    running_color().unwrap_or(Color::DEFAULT)
+}
+
+/// The color of the task (or `block_on` future) being polled on this thread; `None` if none is.
+pub(crate) fn running_color() -> Option<Color> {
+    context(|ctx| {
+        ctx.and_then(ThreadContext::current_queue)
+            .map(|queue| queue.color)
+    })
+}
+
+/// [`running_color`], with the id of the runtime it runs in.
+pub(crate) fn running_color_and_runtime() -> Option<(Color, u64)> {
+    context(|ctx| {
+        let ctx = ctx?;
+        Some((ctx.current_queue()?.color, ctx.runtime_id))
+    })
+}
+
+/// The index of this thread's worker, if it is a worker.
+pub(crate) fn current_worker() -> Option<usize> {
+    context(|ctx| ctx?.worker.as_ref().map(|w| w.index))
+}

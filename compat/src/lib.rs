@@ -165,9 +165,14 @@
 //!
 //! - `tokio`: the [`tokio`][m-tokio] module (tokio's I/O traits over hue's sockets, and
 //!   [`TokioContext`][t-TokioContext]); adds a dependency on tokio (features `rt`, `time`,
-//!   `net`, `io-util`). The facade enables it with its own `tokio` feature.
-//! - `hyper`: the [`hyper`][m-hyper] module (hyper's runtime traits over hue); implies `tokio`.
+//!   `net`, `io-util`).
+//! - `hyper`: the [`hyper`][m-hyper] module (hyper's runtime traits over hue); implies `tokio`,
+//!   adds a dependency on hyper (features `client`, `server`, `http1`, `http2`).
 //!
+//! Both are off by default in this crate and **on by default in the facade** (`hue`'s own
+//! `tokio` and `hyper` features turn them on), so `hue::compat::tokio` and
+//! `hue::compat::hyper` are there for a plain `hue` dependency; `hue` with
+//! `default-features = false` leaves them, and the tokio and hyper dependencies, out.
 //! Without a feature its module is absent, and the links to it above lead here.
 //!
 #![cfg_attr(
@@ -189,11 +194,14 @@
 #![cfg_attr(feature = "hyper", doc = "[m-hyper]: crate::hyper")]
 #![cfg_attr(not(feature = "hyper"), doc = "[m-hyper]: #features")]
 //!
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod futures;
 #[cfg(feature = "hyper")]
+#[cfg_attr(docsrs, doc(cfg(feature = "hyper")))]
 pub mod hyper;
 #[cfg(feature = "tokio")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 pub mod tokio;
 
 use std::future::Future;

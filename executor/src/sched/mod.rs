@@ -1,5 +1,5 @@
-//! The colored scheduler: color queues, workers, stealing, parking (docs/DESIGN.md, "The
-//! scheduler").
+//! The colored scheduler: color queues, workers, stealing, parking (docs/DESIGN.md, sections
+//! 3-6, tells the same story from further away).
 //!
 //! # Shape
 //!

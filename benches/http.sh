@@ -17,7 +17,8 @@
 # and, only if named in SERVERS: hue_workers2_nosteal (--workers 2 --steal off, unpinned).
 # wrk -t1 -c64 -d$DURATION runs pinned to core $CLIENT_CORE; rounds alternate the servers.
 #
-# Writes target/bench/http.json ({"1k": {"hue": rps, ...}, "64k": {...}, "runs": ...}),
+# Writes target/bench/http.json ({"1k": {"hue": rps, ...}, "64k": {...}, "runs": ...,
+# "errors": ...}),
 # target/bench/http.md (a table with ratios to nginx) and target/bench/http.svg (a bar chart,
 # by benches/http_chart.py). Installs wrk and nginx with apt-get if they are missing.
 set -euo pipefail
@@ -36,19 +37,9 @@ OUT=target/bench
 WORK=$OUT/http
 ROOT=$PWD/$WORK/root
 
-install_missing() {
-    local missing=()
-    command -v wrk >/dev/null || missing+=(wrk)
-    command -v nginx >/dev/null || [[ -x /usr/sbin/nginx ]] || missing+=(nginx)
-    if ((${#missing[@]})); then
-        echo "installing ${missing[*]} with apt-get" >&2
-        local sudo=
-        [[ $(id -u) -ne 0 ]] && sudo=sudo
-        $sudo apt-get update
-        $sudo apt-get install -y "${missing[@]}"
-    fi
-}
-install_missing
+# shellcheck source=benches/bench_lib.sh
+. benches/bench_lib.sh   # (the script has cd'd to the repository root)
+install_missing wrk nginx
 command -v taskset >/dev/null || { echo "taskset not found (util-linux)" >&2; exit 1; }
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 
@@ -109,9 +100,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# shellcheck source=benches/bench_lib.sh
-. benches/bench_lib.sh   # (the script has cd'd to the repository root)
-
 start_server() {
     local pin=(taskset -c "$SERVER_CORE")
     local args=(--addr "127.0.0.1:$PORT" --root "$ROOT")
@@ -150,86 +138,9 @@ for round in $(seq 1 "$ROUNDS"); do
     done
 done
 
-python3 - "$RESULTS" "$OUT" "$DURATION" "$CONNECTIONS" "$SERVER_CORE" "$CLIENT_CORE" <<'PY'
-import json, os, sys
-from collections import defaultdict
-
-results, out, duration, conns, score, ccore = sys.argv[1:7]
-runs = defaultdict(lambda: defaultdict(list))
-errors = defaultdict(list)
-for line in open(results):
-    rnd, file, server, rps, err = (line.rstrip("\n").split("\t") + [""])[:5]
-    runs[file][server].append(float(rps))
-    if err:
-        errors[server].append(f"{file} round {rnd}: {err}")
-
-order = [s for s in ["hue", "hue_ncopy1", "nginx", "tokio_hyper", "hue_workers2", "hue_ncopy2",
-                    "hue_workers2_nosteal"]
-         if any(s in runs[f] for f in runs)]
-# The best run of each: on a shared machine, other work only ever slows a run down, so the
-# best run is the closest to what the server can do (every run is kept under "runs").
-data = {f: {s: round(max(v), 1) for s, v in runs[f].items()} for f in runs}
-data["runs"] = {f: {s: v for s, v in runs[f].items()} for f in runs}
-data["setup"] = {
-    "wrk": f"-t1 -c{conns} -d{duration}, pinned to core {ccore}",
-    "pinned": f"hue, hue_ncopy1, nginx, tokio_hyper: one worker pinned to core {score}",
-    "unpinned": "hue_workers2, hue_ncopy2: two workers, unpinned (share the cores with wrk)",
-    "figure": "requests/s, the best of the rounds (all runs under runs)",
-}
-os.makedirs(out, exist_ok=True)
-with open(os.path.join(out, "http.json"), "w") as f:
-    json.dump(data, f, indent=2)
-
-label = {
-    "hue": "hue `--workers 1`",
-    "hue_ncopy1": "hue `--ncopy 1`",
-    "nginx": "nginx (1 worker, sendfile)",
-    "tokio_hyper": "tokio + hyper (current thread)",
-    "hue_workers2": "hue `--workers 2` (unpinned)*",
-    "hue_ncopy2": "hue `--ncopy 2` (unpinned)*",
-    "hue_workers2_nosteal": "hue `--workers 2 --steal off` (unpinned)*",
-}
-files = [f for f in ["1k", "64k"] if f in runs]
-size = {"1k": "1 KiB", "64k": "64 KiB"}
-lines = ["| server | " + " | ".join(f"{size.get(f, f)} req/s | / nginx | runs" for f in files)
-         + " |",
-         "|---|" + "---:|---:|---|" * len(files)]
-for s in order:
-    cells = []
-    for f in files:
-        v = data[f].get(s)
-        n = data[f].get("nginx")
-        cells.append(f"{v:,.0f}" if v is not None else "n/a")
-        cells.append(f"**{v / n:.2f}**" if v is not None and n else "n/a")
-        cells.append(", ".join(f"{x / 1000:.0f}k" for x in runs[f].get(s, [])))
-    lines.append(f"| {label.get(s, s)} | " + " | ".join(cells) + " |")
-lines.append("")
-nruns = len(runs[files[0]][order[0]]) if files and order else 0
-lines.append(f"wrk -t1 -c{conns} -d{duration} pinned to core {ccore}; servers with one worker "
-             f"pinned to core {score}. Each figure is the best of {nruns} runs (all listed), "
-             "the rounds alternating the servers, each server started fresh and warmed up. "
-             "Ratios > 1: faster than nginx.")
-lines.append("* unpinned: two workers that share the machine's two cores with wrk, so the load "
-             "generator takes CPU from them; compare these two rows with each other.")
-goals = []
-for f in ["1k"]:
-    d = data.get(f, {})
-    if "hue" in d and "nginx" in d:
-        goals.append(f"hue / nginx on {f}: {d['hue'] / d['nginx']:.2f} (goal >= 1.0)")
-    if "hue" in d and "tokio_hyper" in d:
-        goals.append(f"hue / tokio+hyper on {f}: {d['hue'] / d['tokio_hyper']:.2f} (goal >= 1.0)")
-    if "hue_workers2" in d and "hue_ncopy2" in d:
-        goals.append(f"hue --workers 2 / --ncopy 2 on {f}: "
-                     f"{d['hue_workers2'] / d['hue_ncopy2']:.2f} (goal >= 1.0)")
-if goals:
-    lines.append("")
-    lines.extend(f"- {g}" for g in goals)
-for s, errs in errors.items():
-    lines.append(f"- {s} reported errors: " + "; ".join(errs))
-with open(os.path.join(out, "http.md"), "w") as f:
-    f.write("\n".join(lines) + "\n")
-print("\n".join(lines))
-PY
+# http.json, http.md (the table BENCHMARKS.md shows, from benches/report.py) and the chart.
+python3 benches/report.py http-summary "$RESULTS" "$OUT" "$DURATION" "$CONNECTIONS" \
+    "$SERVER_CORE" "$CLIENT_CORE"
 
 python3 benches/http_chart.py "$OUT/http.json" "$OUT/http.svg"
 echo "wrote $OUT/http.json, $OUT/http.md, $OUT/http.svg"

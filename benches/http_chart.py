@@ -2,7 +2,8 @@
 """Draw target/bench/http.json (written by benches/http.sh) as an SVG bar chart.
 
 One group of bars per file (1 KiB, 64 KiB), one bar per server, labelled with requests/s and
-the ratio to nginx. Plain SVG, no plotting library needed.
+the ratio to nginx. Plain SVG, no plotting library needed. benches/report.py draws the chart
+of a whole run (benches/run_all.sh) with `render`.
 Usage: python3 benches/http_chart.py [http.json] [http.svg]
 """
 
@@ -29,15 +30,14 @@ COLORS = {
 FILES = [("1k", "1 KiB file"), ("64k", "64 KiB file")]
 
 
-def main():
-    src = sys.argv[1] if len(sys.argv) > 1 else "target/bench/http.json"
-    dst = sys.argv[2] if len(sys.argv) > 2 else "target/bench/http.svg"
-    data = json.load(open(src))
+def render(data, note=None):
+    """The chart's SVG text for `data` ({"1k": {server: rps}, "64k": {...}}); `note`, if
+    given, is added to the title (benches/report.py marks a QUICK run's chart with it)."""
     servers = [s for s in ORDER if any(s in data.get(f, {}) for f, _ in FILES)]
     files = [(f, t) for f, t in FILES if f in data]
 
     bar, gap, group_gap = 46, 10, 60
-    left, top, height = 70, 50, 300
+    left, top, height = 70, 50 + (20 if note else 0), 300
     group_w = len(servers) * (bar + gap)
     width = left + len(files) * (group_w + group_gap) + 20
     legend_h = 24 * ((len(servers) + 2) // 3)
@@ -50,6 +50,9 @@ def main():
         f'<text x="{width / 2}" y="22" text-anchor="middle" font-size="15" font-weight="bold">'
         "Static file server, requests/s (wrk -t1 -c64; higher is better)</text>",
     ]
+    if note:
+        out.append(f'<text x="{width / 2}" y="40" text-anchor="middle" font-size="14" '
+                   f'font-weight="bold" fill="#c92a2a">{note}</text>')
     for gi, (f, title) in enumerate(files):
         values = data[f]
         peak = max(values.get(s, 0) for s in servers) or 1
@@ -82,8 +85,16 @@ def main():
     out.append(f'<text x="{left}" y="{total_h - 6}" fill="#555">x: ratio to nginx. '
                "* two workers, unpinned, sharing the two cores with wrk.</text>")
     out.append("</svg>")
+    return "\n".join(out) + "\n"
+
+
+def main():
+    src = sys.argv[1] if len(sys.argv) > 1 else "target/bench/http.json"
+    dst = sys.argv[2] if len(sys.argv) > 2 else "target/bench/http.svg"
+    with open(src) as fh:
+        data = json.load(fh)
     with open(dst, "w") as fh:
-        fh.write("\n".join(out) + "\n")
+        fh.write(render(data))
 
 
 if __name__ == "__main__":

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Every benchmark of BENCHMARKS.md in one run, then its results region and chart regenerated.
 #
-#   benches/run_all.sh                    # the full run (about 20 minutes on the 2-core machine)
-#   QUICK=1 benches/run_all.sh            # checks the pipeline in ~4 minutes; numbers mean nothing
+#   benches/run_all.sh                    # the full run (about 15 minutes on the 2-core machine)
+#   QUICK=1 benches/run_all.sh            # checks the pipeline in ~2 minutes; numbers mean nothing
 #   QUICK=1 FORCE=1 benches/run_all.sh    # ... and writes them into BENCHMARKS.md, marked QUICK
 #   AREAS="scheduler memory" benches/run_all.sh   # a subset (BENCHMARKS.md only with FORCE=1)
 #

@@ -40,9 +40,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, SamplingMode};
-use futures::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use hue::Color;
-use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
 /// Client connections.
 const CONNECTIONS: usize = 64;
@@ -61,6 +59,8 @@ fn message(c: usize) -> Vec<u8> {
 
 /// Starts the echo server and connects the clients.
 fn hue_setup(rt: &hue::Runtime) -> Vec<hue::net::TcpStream> {
+    // hue's sockets implement tokio's traits too; hue's side measures futures-io's.
+    use futures::io::{AsyncReadExt as _, AsyncWriteExt as _};
     rt.block_on(async {
         let listener = hue::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
@@ -95,6 +95,7 @@ fn hue_setup(rt: &hue::Runtime) -> Vec<hue::net::TcpStream> {
 
 /// One iteration: every connection does its round trips in a task of a fresh color.
 fn hue_iteration(rt: &hue::Runtime, clients: &Mutex<Vec<hue::net::TcpStream>>, check: bool) {
+    use futures::io::{AsyncReadExt as _, AsyncWriteExt as _};
     let streams = std::mem::take(&mut *clients.lock().unwrap());
     let back = rt.block_on(async move {
         let tasks: Vec<_> = streams
@@ -128,6 +129,7 @@ fn hue_iteration(rt: &hue::Runtime, clients: &Mutex<Vec<hue::net::TcpStream>>, c
 // tokio
 
 fn tokio_setup(rt: &tokio::runtime::Runtime) -> Vec<tokio::net::TcpStream> {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
     rt.block_on(async {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
@@ -165,6 +167,7 @@ fn tokio_iteration(
     clients: &Mutex<Vec<tokio::net::TcpStream>>,
     check: bool,
 ) {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
     let streams = std::mem::take(&mut *clients.lock().unwrap());
     let back = rt.block_on(async move {
         let tasks: Vec<_> = streams

@@ -9,9 +9,9 @@
 //! ```
 //!
 //! The server is hyper-util's `auto` builder (HTTP/1.1, or HTTP/2 with prior knowledge, chosen
-//! by the connection's first bytes) with hue's adapters from `hue::compat::hyper`: each socket
-//! wrapped in `HueIo`, hyper's background futures spawned by `HueExecutor` (a fresh color
-//! each), its timeouts on `HueTimer`. The accept loop runs in a task of its own color; each
+//! by the connection's first bytes) on hue's sockets as they are (they implement hyper's
+//! `rt::Read`/`rt::Write`), with hue's adapters from `hue::compat::hyper`: hyper's background
+//! futures spawned by `HueExecutor` (a fresh color each), its timeouts on `HueTimer`. The accept loop runs in a task of its own color; each
 //! accepted connection is served in a task of a fresh color, so connections run in parallel on
 //! every worker and share nothing.
 //!
@@ -34,7 +34,7 @@ use std::time::Instant;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Empty, Full};
-use hue::compat::hyper::{HueExecutor, HueIo, HueTimer};
+use hue::compat::hyper::{HueExecutor, HueTimer};
 use hue::{Color, Runtime};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
@@ -170,10 +170,7 @@ async fn accept_loop_hue(listener: hue::net::TcpListener) {
             let mut builder = hyper_util::server::conn::auto::Builder::new(HueExecutor::new());
             builder.http1().timer(HueTimer);
             builder.http2().timer(HueTimer);
-            if let Err(err) = builder
-                .serve_connection(HueIo::new(stream), service_fn(hello))
-                .await
-            {
+            if let Err(err) = builder.serve_connection(stream, service_fn(hello)).await {
                 // Clients that hang up mid-request are routine; report, keep serving.
                 if std::env::var_os("HYPER_HELLO_VERBOSE").is_some() {
                     eprintln!("hyper_hello: connection error: {err}");
@@ -185,10 +182,10 @@ async fn accept_loop_hue(listener: hue::net::TcpListener) {
 
 /// The HTTP/1.1 and HTTP/2 clients of the self-test, on hue.
 async fn hue_client(addr: SocketAddr) -> Result<Clients, BoxError> {
-    let io = HueIo::new(hue::net::TcpStream::connect(addr).await?);
+    let io = hue::net::TcpStream::connect(addr).await?;
     let (h1, conn) = hyper::client::conn::http1::handshake(io).await?;
     hue::spawn_colored(Color::fresh(), conn);
-    let io = HueIo::new(hue::net::TcpStream::connect(addr).await?);
+    let io = hue::net::TcpStream::connect(addr).await?;
     let (h2, conn) = hyper::client::conn::http2::Builder::new(HueExecutor::new())
         .timer(HueTimer)
         .handshake(io)

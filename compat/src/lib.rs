@@ -7,8 +7,8 @@
 //! |---|---|
 //! | [`spawn`] | `tokio::spawn`'s semantics on hue: every task in a fresh color |
 //! | [`futures`] | [`HueSpawner`](futures::HueSpawner): `futures::task::Spawn` on hue |
-//! | [`tokio`][m-tokio] (feature `tokio`) | [`Compat`][t-Compat]: tokio's `AsyncRead`/`AsyncWrite` over hue's sockets (and the reverse); [`TokioContext`][t-TokioContext]: code that calls tokio's own timers and sockets runs on hue |
-//! | [`hyper`][m-hyper] (feature `hyper`) | hyper's `rt::{Executor, Timer, Read, Write}` over hue |
+//! | [`tokio`][m-tokio] (feature `tokio`) | hue's stream sockets implement tokio's `AsyncRead`/`AsyncWrite` themselves; [`Compat`][t-Compat] gives other futures-io types tokio's traits (and the reverse); [`TokioContext`][t-TokioContext]: code that calls tokio's own timers and sockets runs on hue |
+//! | [`hyper`][m-hyper] (feature `hyper`) | hyper's `rt::{Executor, Timer}` over hue; hue's stream sockets implement `rt::Read`/`rt::Write` themselves, [`HueIo`](crate::hyper::HueIo) adapts other futures-io types |
 //!
 //! # Colors in ported code
 //!
@@ -37,8 +37,9 @@
 //! | `tokio::task::JoinHandle`, `JoinError` | `hue::JoinHandle`, `hue::JoinError` | `await`, `abort()`, `is_finished()`; `is_panic()`, `is_cancelled()`, `into_panic()`. Dropping a handle detaches the task |
 //! | `tokio::task::LocalSet`, `spawn_local` | a color: `hue::spawn_colored(c, ..)` | tasks of one color never run in parallel, so a `LocalSet`'s "one at a time" holds; but they must be `Send` (a color may move between workers): `Rc`/`RefCell` become `Arc`/[`ColorCell`](hue_executor::ColorCell) |
 //! | `tokio::time::{sleep, sleep_until, timeout, interval, Instant}` | `hue::time::{sleep, sleep_until, timeout, interval, Instant}` | same shapes (`Elapsed`, `MissedTickBehavior`, `Sleep::reset`) |
-//! | `tokio::net::{TcpListener, TcpStream, UdpSocket, Unix*}` | `hue::net::{..}` (same names) | hue's sockets implement **futures-io**'s `AsyncRead`/`AsyncWrite`, use `futures::io::AsyncReadExt` etc., or `.compat()` for tokio's traits |
-//! | `tokio::io::{AsyncRead, AsyncWrite}` on sockets, `AsyncReadExt`, `BufReader`, `copy`, `tokio_util::codec::Framed` | `stream.compat()` ([`FuturesAsyncReadCompatExt`][t-FuturesAsyncReadCompatExt]), then tokio's helpers as they are | the adapter is `tokio_util::compat`'s shape: code using that changes only its `use` |
+//! | `tokio::net::{TcpListener, TcpStream, UdpSocket, Unix*}` | `hue::net::{..}` (same names) | hue's stream sockets implement tokio's `AsyncRead`/`AsyncWrite` (feature `tokio`, on by default in `hue`) and futures-io's; use one ecosystem's extension traits per module |
+//! | `tokio::io::{AsyncRead, AsyncWrite}` on sockets, `AsyncReadExt`, `BufReader`, `copy`, `tokio_util::codec::Framed` | unchanged on hue's `TcpStream`, `UnixStream` and their halves | reads go into uninitialized buffers, as on tokio. For other futures-io types, `.compat()` ([`FuturesAsyncReadCompatExt`][t-FuturesAsyncReadCompatExt]), `tokio_util::compat`'s shape |
+//! | hyper-util's `TokioIo::new(stream)` | the stream itself | hue's stream sockets implement hyper's `rt::Read`/`rt::Write` (feature `hyper`) |
 //! | `tokio::select!`, `join!`, `try_join!` | unchanged | keep `tokio` as a dependency with the `macros` feature; the branches may be hue futures (`hue::time::sleep`, hue sockets) |
 //! | `tokio::sync::{mpsc, oneshot, Mutex, RwLock, Notify, broadcast, watch, Semaphore}` | unchanged | runtime-independent: they work across colors and workers |
 //! | `tokio::signal::ctrl_c()` | `hue::signal::ctrl_c()` | also `signal(SignalKind::terminate())` |
@@ -46,17 +47,15 @@
 //! | a library that takes a `futures::task::Spawn` | [`HueSpawner::current()`](futures::HueSpawner::current) | fresh colors by default, `.in_color(c)` for one color |
 //!
 //! **What stays**: the async code itself, `tokio::sync`, `tokio::select!`, tokio's I/O
-//! helpers (through `.compat()`), futures' combinators, `Send + 'static` bounds on spawned
+//! helpers on hue's sockets, futures' combinators, `Send + 'static` bounds on spawned
 //! futures. **What changes**: the runtime entry point, `tokio::spawn` (to
-//! `hue::compat::spawn`), the `use` lines of `time` and `net`, `.compat()` where tokio's I/O
-//! traits are wanted on a socket, and `LocalSet` (to a color).
+//! `hue::compat::spawn`), the `use` lines of `time` and `net`, `TokioIo` (dropped), and
+//! `LocalSet` (to a color).
 //!
 //! ## A ported program
 //!
 //! ```
 //! # mod hue { pub use hue_executor::*; pub use hue_reactor::{net, time}; pub mod compat { pub use hue_compat::*; } }
-//! # #[cfg(feature = "tokio")]
-//! use hue::compat::tokio::FuturesAsyncReadCompatExt;
 //! use std::time::Duration;
 //! use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 //!
@@ -71,8 +70,8 @@
 //!         let server = hue::compat::spawn(async move {
 //!             let (stream, _) = listener.accept().await?;
 //!             hue::compat::spawn(async move {
-//!                 // Was: the tokio stream itself; now `.compat()` for tokio's I/O traits.
-//!                 let mut stream = BufReader::new(stream.compat());
+//!                 // Unchanged: hue's stream implements tokio's I/O traits.
+//!                 let mut stream = BufReader::new(stream);
 //!                 let mut line = String::new();
 //!                 while stream.read_line(&mut line).await? != 0 {
 //!                     stream.get_mut().write_all(line.as_bytes()).await?;
@@ -82,7 +81,7 @@
 //!             })
 //!             .await?
 //!         });
-//!         let mut client = hue::net::TcpStream::connect(addr).await?.compat();
+//!         let mut client = hue::net::TcpStream::connect(addr).await?;
 //!         client.write_all(b"ping\n").await?;
 //!         let mut reply = String::new();
 //!         let mut reader = BufReader::new(&mut client);

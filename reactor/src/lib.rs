@@ -9,10 +9,13 @@
 //! The reactor knows no colors: it stores and wakes `std::task::Waker`s, and the executor
 //! puts the woken tasks in their colors' queues.
 //!
-//! No `unsafe` code: mio, socket2 and signal-hook hold the system calls, and the timer wheel
-//! and the source table link their entries by index.
+//! `unsafe` code only where tokio's and hyper's read traits demand it (reads into
+//! uninitialized buffers, `net::ecosystem`, with the `tokio` and `hyper` features): mio,
+//! socket2 and signal-hook hold the system calls, and the timer wheel and the source table
+//! link their entries by index.
 
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod driver;
 mod io;

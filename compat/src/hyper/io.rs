@@ -11,10 +11,11 @@ use pin_project_lite::pin_project;
 pin_project! {
     /// An I/O object seen through the other ecosystem's traits: hyper's
     /// [`Read`](hyper::rt::Read)/[`Write`](hyper::rt::Write) for anything implementing
-    /// futures-io's [`AsyncRead`]/[`AsyncWrite`] (hue's [`TcpStream`], [`UnixStream`], their
-    /// halves, TLS streams from the futures ecosystem), and futures-io's traits for anything
-    /// implementing hyper's (an upgraded connection, [`hyper::upgrade::Upgraded`]). It plays
-    /// the part of hyper-util's `TokioIo` for hue.
+    /// futures-io's [`AsyncRead`]/[`AsyncWrite`] (TLS streams from the futures ecosystem, a
+    /// `futures::io::Cursor`), and futures-io's traits for anything implementing hyper's (an
+    /// upgraded connection, [`hyper::upgrade::Upgraded`]). hue's own [`TcpStream`] and
+    /// [`UnixStream`] need no wrapper: they implement hyper's traits themselves, reading into
+    /// hyper's buffer with no zeroing (see [`crate::hyper`]).
     ///
     /// **Reads.** hyper lends a buffer that may be uninitialized; futures-io reads into
     /// `&mut [u8]`. `HueIo` zeroes a span of hyper's buffer
@@ -23,8 +24,8 @@ pin_project! {
     /// initialized, so zeroing all of it would cost a memset of 8 KiB for a 100-byte request;
     /// the span is therefore sized by the reads so far: it starts at 4 KiB, doubles when a read
     /// fills it (bulk transfers quickly read all hyper offers), and halves, down to 1 KiB, when
-    /// a read uses less than a quarter of it. That last step is the one `unsafe` block of this module, and it rests on one
-    /// invariant: **the `n` bytes marked filled lie in the initialized prefix of the unfilled
+    /// a read uses less than a quarter of it. Marking the bytes filled is the one `unsafe` block
+    /// of this module, and it rests on one invariant: **the `n` bytes marked filled lie in the initialized prefix of the unfilled
     /// region**, which holds because `n` is checked against the length of the slice
     /// `initialize_unfilled_to` returned (an `AsyncRead` answering more than the buffer's
     /// length is an error, never a claim about uninitialized memory).

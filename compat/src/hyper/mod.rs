@@ -6,11 +6,12 @@
 //! |---|---|---|
 //! | [`HueExecutor`] | [`Executor`](hyper::rt::Executor) | spawning hyper's background futures: HTTP/2 connections' work (server and client), hyper-util's pooled client connections, its `auto` server builder |
 //! | [`HueTimer`], [`HueSleep`] | [`Timer`](hyper::rt::Timer), [`Sleep`](hyper::rt::Sleep) | hyper's timeouts: HTTP/1 `header_read_timeout`, HTTP/2 keep-alive, pool idle timeouts |
-//! | [`HueIo`] | [`Read`](hyper::rt::Read), [`Write`](hyper::rt::Write) | hue's sockets (any futures-io `AsyncRead`/`AsyncWrite`) as hyper's transport; and hyper's I/O (an upgraded connection) as futures-io |
+//! | [`HueIo`] | [`Read`](hyper::rt::Read), [`Write`](hyper::rt::Write) | any other futures-io `AsyncRead`/`AsyncWrite` as hyper's transport; and hyper's I/O (an upgraded connection) as futures-io |
 //!
-//! The orphan rule keeps this crate from implementing hyper's traits for hue's types, so the
-//! adapters are wrappers: `HueIo::new(stream)` is to hue what hyper-util's `TokioIo::new` is
-//! to tokio.
+//! hue's stream sockets (`TcpStream`, `UnixStream`, their references and halves) implement
+//! hyper's `Read`/`Write` themselves (hue-reactor's `hyper` feature, which this one turns
+//! on): hand them to hyper as they are, with no `TokioIo` or `HueIo` in between; reads go into
+//! hyper's uninitialized buffer with no zeroing.
 //!
 //! # Colors
 //!

@@ -1,4 +1,4 @@
-//! [`Compat`]: tokio's I/O traits over futures-io types (hue's sockets), and the reverse.
+//! [`Compat`]: tokio's I/O traits over futures-io types, and the reverse.
 
 use std::io;
 use std::pin::Pin;
@@ -13,8 +13,8 @@ pin_project! {
     ///
     /// | `T` implements | `Compat<T>` implements |
     /// |---|---|
-    /// | futures-io `AsyncRead` (hue's sockets) | `tokio::io::AsyncRead` |
-    /// | futures-io `AsyncWrite` (hue's sockets) | `tokio::io::AsyncWrite` |
+    /// | futures-io `AsyncRead` | `tokio::io::AsyncRead` |
+    /// | futures-io `AsyncWrite` | `tokio::io::AsyncWrite` |
     /// | futures-io `AsyncBufRead` | `tokio::io::AsyncBufRead` |
     /// | `tokio::io::AsyncRead` | futures-io `AsyncRead` |
     /// | `tokio::io::AsyncWrite` | futures-io `AsyncWrite` |

@@ -3,7 +3,7 @@
 //! | type | what |
 //! |---|---|
 //! | [`TcpListener`] | `bind`, `accept` |
-//! | [`TcpStream`] | `connect`, futures-io [`AsyncRead`]/[`AsyncWrite`], `split`, `into_split`, `try_read`/`try_write`, `readable`/`writable`, `peek`, `shutdown`, `set_nodelay` |
+//! | [`TcpStream`] | `connect`, futures-io [`AsyncRead`]/[`AsyncWrite`] (and tokio's and hyper's with the `tokio` and `hyper` features), `split`, `into_split`, `try_read`/`try_write`, `readable`/`writable`, `peek`, `shutdown`, `set_nodelay` |
 //! | [`TcpSocket`] | a socket builder: `SO_REUSEADDR`, `SO_REUSEPORT` (N-copy servers), buffer sizes, backlog, then `listen` or `connect` |
 //! | [`UdpSocket`] | `bind`, `connect`, `send`/`recv`, `send_to`/`recv_from` |
 //! | [`UnixListener`], [`UnixStream`], [`UnixDatagram`] | the same over Unix-domain sockets |
@@ -26,6 +26,16 @@
 //! cooperative budget ([`hue_executor::coop`], 128 per poll). A task reading a socket that
 //! always has data therefore returns `Pending` (after waking itself) every 128 operations, and
 //! the other tasks of its worker get their turn.
+//!
+//! # tokio's and hyper's traits
+//!
+//! With the `tokio` feature, [`TcpStream`], [`UnixStream`], `&TcpStream`, `&UnixStream` and
+//! their halves implement `tokio::io::AsyncRead`/`AsyncWrite` themselves, so `BufReader`,
+//! `tokio::io::copy` and `tokio_util::codec::Framed` take them as they are; with the `hyper`
+//! feature they implement `hyper::rt::Read`/`Write`, so hyper serves them directly. Reads go
+//! into the callers' uninitialized buffers with no zeroing, as tokio's own sockets do. (Import
+//! one ecosystem's extension traits at a time: with both futures' and tokio's `AsyncReadExt`
+//! in scope, `stream.read(..)` is ambiguous.)
 //!
 //! The `try_*` methods never wait: they return `WouldBlock` unless the reactor has seen the
 //! socket ready (use them after `readable()`/`writable()`).
@@ -67,6 +77,8 @@
 //! [`AsyncWrite`]: futures_io::AsyncWrite
 
 mod addr;
+#[cfg(any(feature = "tokio", feature = "hyper"))]
+mod ecosystem;
 mod stream_io;
 pub mod tcp;
 mod udp;

@@ -8,6 +8,10 @@
 //! `ScheduledIo::clear`.)
 
 use std::io::{self, IoSlice, IoSliceMut, Read, Write};
+#[cfg(any(feature = "tokio", feature = "hyper"))]
+use std::mem::MaybeUninit;
+#[cfg(any(feature = "tokio", feature = "hyper"))]
+use std::os::fd::AsFd;
 use std::task::{ready, Context, Poll};
 
 use crate::io::{Direction, PollEvented};
@@ -50,6 +54,29 @@ where
     loop {
         let event = ready!(io.poll_ready(cx, Direction::Read))?;
         let result = io.get_ref().read(buf);
+        if let Some(result) = settle(io, event, result, buf.len()) {
+            return Poll::Ready(result);
+        }
+    }
+}
+
+#[cfg(any(feature = "tokio", feature = "hyper"))]
+/// [`poll_read`] into memory that may be uninitialized (`recv(2)` writes it, nothing reads
+/// it): the read behind tokio's and hyper's read traits, which lend such buffers.
+pub(crate) fn poll_read_uninit<S>(
+    io: &PollEvented<S>,
+    cx: &mut Context<'_>,
+    buf: &mut [MaybeUninit<u8>],
+) -> Poll<io::Result<usize>>
+where
+    S: mio::event::Source + AsFd,
+{
+    if buf.is_empty() {
+        return Poll::Ready(Ok(0));
+    }
+    loop {
+        let event = ready!(io.poll_ready(cx, Direction::Read))?;
+        let result = socket2::SockRef::from(io.get_ref()).recv(buf);
         if let Some(result) = settle(io, event, result, buf.len()) {
             return Poll::Ready(result);
         }
@@ -183,7 +210,8 @@ where
     }
 }
 
-/// Implements futures-io's `AsyncRead` for `$ty`, given how to get the stream (with its
+/// Implements futures-io's `AsyncRead` for `$ty`, and with the `tokio` and `hyper` features
+/// tokio's `AsyncRead` and hyper's `rt::Read`, given how to get the stream (with its
 /// `poll_*_priv` methods) from `$this: Pin<&mut $ty>`. Used by the streams and their read
 /// halves.
 macro_rules! stream_read_trait {
@@ -207,11 +235,39 @@ macro_rules! stream_read_trait {
                 $get.poll_read_vectored_priv(cx, bufs)
             }
         }
+
+        #[cfg(feature = "tokio")]
+        impl ::tokio::io::AsyncRead for $ty {
+            fn poll_read(
+                self: ::std::pin::Pin<&mut Self>,
+                cx: &mut ::std::task::Context<'_>,
+                buf: &mut ::tokio::io::ReadBuf<'_>,
+            ) -> ::std::task::Poll<::std::io::Result<()>> {
+                let $this = self;
+                let stream = &$get;
+                $crate::net::ecosystem::tokio_read(buf, |dst| stream.poll_read_uninit_priv(cx, dst))
+            }
+        }
+
+        #[cfg(feature = "hyper")]
+        impl ::hyper::rt::Read for $ty {
+            fn poll_read(
+                self: ::std::pin::Pin<&mut Self>,
+                cx: &mut ::std::task::Context<'_>,
+                buf: ::hyper::rt::ReadBufCursor<'_>,
+            ) -> ::std::task::Poll<::std::io::Result<()>> {
+                let $this = self;
+                let stream = &$get;
+                $crate::net::ecosystem::hyper_read(buf, |dst| stream.poll_read_uninit_priv(cx, dst))
+            }
+        }
     };
 }
 
-/// Implements futures-io's `AsyncWrite` for `$ty` (see [`stream_read_trait`]); `poll_close`
-/// shuts down the write direction. Used by the streams and their write halves.
+/// Implements futures-io's `AsyncWrite` for `$ty`, and with the `tokio` and `hyper` features
+/// tokio's `AsyncWrite` and hyper's `rt::Write` (see [`stream_read_trait`]); closing
+/// (`poll_close`, `poll_shutdown`) shuts down the write direction. Used by the streams and
+/// their write halves.
 macro_rules! stream_write_trait {
     ($ty:ty, $this:ident => $get:expr) => {
         impl ::futures_io::AsyncWrite for $ty {
@@ -242,6 +298,90 @@ macro_rules! stream_write_trait {
             }
 
             fn poll_close(
+                self: ::std::pin::Pin<&mut Self>,
+                _cx: &mut ::std::task::Context<'_>,
+            ) -> ::std::task::Poll<::std::io::Result<()>> {
+                let $this = self;
+                $get.shutdown_write()
+            }
+        }
+
+        #[cfg(feature = "tokio")]
+        impl ::tokio::io::AsyncWrite for $ty {
+            fn poll_write(
+                self: ::std::pin::Pin<&mut Self>,
+                cx: &mut ::std::task::Context<'_>,
+                buf: &[u8],
+            ) -> ::std::task::Poll<::std::io::Result<usize>> {
+                let $this = self;
+                $get.poll_write_priv(cx, buf)
+            }
+
+            fn poll_write_vectored(
+                self: ::std::pin::Pin<&mut Self>,
+                cx: &mut ::std::task::Context<'_>,
+                bufs: &[::std::io::IoSlice<'_>],
+            ) -> ::std::task::Poll<::std::io::Result<usize>> {
+                let $this = self;
+                $get.poll_write_vectored_priv(cx, bufs)
+            }
+
+            /// `writev(2)`.
+            fn is_write_vectored(&self) -> bool {
+                true
+            }
+
+            fn poll_flush(
+                self: ::std::pin::Pin<&mut Self>,
+                _cx: &mut ::std::task::Context<'_>,
+            ) -> ::std::task::Poll<::std::io::Result<()>> {
+                ::std::task::Poll::Ready(Ok(()))
+            }
+
+            /// Shuts down the write direction.
+            fn poll_shutdown(
+                self: ::std::pin::Pin<&mut Self>,
+                _cx: &mut ::std::task::Context<'_>,
+            ) -> ::std::task::Poll<::std::io::Result<()>> {
+                let $this = self;
+                $get.shutdown_write()
+            }
+        }
+
+        #[cfg(feature = "hyper")]
+        impl ::hyper::rt::Write for $ty {
+            fn poll_write(
+                self: ::std::pin::Pin<&mut Self>,
+                cx: &mut ::std::task::Context<'_>,
+                buf: &[u8],
+            ) -> ::std::task::Poll<::std::io::Result<usize>> {
+                let $this = self;
+                $get.poll_write_priv(cx, buf)
+            }
+
+            fn poll_write_vectored(
+                self: ::std::pin::Pin<&mut Self>,
+                cx: &mut ::std::task::Context<'_>,
+                bufs: &[::std::io::IoSlice<'_>],
+            ) -> ::std::task::Poll<::std::io::Result<usize>> {
+                let $this = self;
+                $get.poll_write_vectored_priv(cx, bufs)
+            }
+
+            /// `writev(2)`: hyper writes a response's head and body in one call.
+            fn is_write_vectored(&self) -> bool {
+                true
+            }
+
+            fn poll_flush(
+                self: ::std::pin::Pin<&mut Self>,
+                _cx: &mut ::std::task::Context<'_>,
+            ) -> ::std::task::Poll<::std::io::Result<()>> {
+                ::std::task::Poll::Ready(Ok(()))
+            }
+
+            /// Shuts down the write direction.
+            fn poll_shutdown(
                 self: ::std::pin::Pin<&mut Self>,
                 _cx: &mut ::std::task::Context<'_>,
             ) -> ::std::task::Poll<::std::io::Result<()>> {

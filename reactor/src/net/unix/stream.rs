@@ -484,6 +484,15 @@ impl UnixStream {
         stream_io::poll_read(&self.io, cx, buf)
     }
 
+    #[cfg(any(feature = "tokio", feature = "hyper"))]
+    pub(super) fn poll_read_uninit_priv(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut [std::mem::MaybeUninit<u8>],
+    ) -> Poll<io::Result<usize>> {
+        stream_io::poll_read_uninit(&self.io, cx, buf)
+    }
+
     pub(super) fn poll_read_vectored_priv(
         &self,
         cx: &mut Context<'_>,

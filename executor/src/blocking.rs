@@ -284,4 +284,8 @@ impl Schedule for NoColor {
         // Nothing to leave: completion drops the scheduler's reference with the runner's.
         true
     }
+
+    fn rebind(_: RawTask) {
+        unreachable!("a blocking task is never flagged: it has no color");
+    }
 }

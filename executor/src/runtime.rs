@@ -11,7 +11,7 @@ use crossbeam_deque::Worker as Deque;
 
 use crate::driver::Driver;
 use crate::metrics::RuntimeMetrics;
-use crate::sched::color_queue::ColorQueue;
+use crate::sched::shared::Runnable;
 use crate::sched::shutdown::{ExitGuard, Exited};
 use crate::sched::{self, worker, Shared};
 use crate::task::JoinHandle;
@@ -232,7 +232,7 @@ impl Builder {
                 "hue: Builder::max_blocking_threads(0): the blocking pool needs at least one thread",
             ));
         }
-        let deques: Vec<Deque<Arc<ColorQueue>>> = (0..n).map(|_| Deque::new_fifo()).collect();
+        let deques: Vec<Deque<Runnable>> = (0..n).map(|_| Deque::new_fifo()).collect();
         let shared = Arc::new(Shared::new(
             deques.iter().map(Deque::stealer).collect(),
             sched::Config {

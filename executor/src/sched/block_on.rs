@@ -25,7 +25,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
 use std::thread::{self, Thread};
 
-use super::context::{enter, ThreadContext};
+use super::context::{enter, Current, ThreadContext};
 use super::shared::Shared;
 use crate::task::{Header, Notified, RawTask, RunResult, Vtable};
 use crate::Color;
@@ -131,12 +131,12 @@ pub(crate) fn block_on<F: Future>(shared: &Arc<Shared>, future: F) -> F::Output 
             }
             node.handed.store(false, Relaxed);
         }
-        ctx.poll.current.set(Arc::as_ptr(&queue));
+        ctx.poll.current.set(Current::Queue(Arc::as_ptr(&queue)));
         let polled = {
             let _budget = crate::coop::with_budget();
             panic::catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(&mut cx)))
         };
-        ctx.poll.current.set(ptr::null());
+        ctx.poll.current.set(Current::None);
         let recolor = ctx.poll.pending_move.take();
         if queue.tasks.finish_run() {
             shared.schedule_color(queue.clone());

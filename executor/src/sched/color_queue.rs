@@ -198,6 +198,9 @@ struct Inner {
     members: MemberList,
     /// A task moved in ([`TaskQueue::push_moved`]) since the current turn began.
     moved_in: bool,
+    /// `Running` on behalf of a lone task's runner, which has not taken the queue yet (see
+    /// `lone`): set by [`TaskQueue::await_runner`], cleared by [`TaskQueue::adopt`].
+    awaiting: bool,
 }
 
 // SAFETY: the raw task pointers inside are owned by the queue and only touched under the lock.
@@ -223,6 +226,7 @@ impl TaskQueue {
                 closed: false,
                 members: MemberList::new(),
                 moved_in: false,
+                awaiting: false,
             }),
             hint: AtomicU8::new(HINT_IDLE),
         }
@@ -250,6 +254,35 @@ impl TaskQueue {
     /// color's turn on a worker, e.g. at shutdown).
     pub(crate) fn remove_member(&self, task: RawTask) {
         self.lock().members.remove(task);
+    }
+
+    /// Makes `task`, which held the color alone until now, a member (not queued: it is
+    /// running, notified elsewhere, or idle). See `lone`.
+    pub(crate) fn add_member(&self, task: RawTask) {
+        self.lock().members.push(task);
+    }
+
+    /// A new queue, `Idle`, becomes `Running` on behalf of the runner of the lone task that
+    /// held the color until now; that runner takes it with [`adopt`](Self::adopt). See `lone`.
+    pub(crate) fn await_runner(&self) {
+        let mut inner = self.lock();
+        debug_assert_eq!(inner.state, RunState::Idle);
+        inner.state = RunState::Running;
+        inner.awaiting = true;
+    }
+
+    /// The lone task's runner takes the queue [`await_runner`](Self::await_runner) left it:
+    /// it owns the color (`Running`) from now on.
+    pub(crate) fn adopt(&self) {
+        let mut inner = self.lock();
+        debug_assert!(inner.awaiting && inner.state == RunState::Running);
+        inner.awaiting = false;
+    }
+
+    /// Whether the queue is `Running` only on behalf of a lone task's runner that has not
+    /// taken it yet (shutdown).
+    pub(crate) fn is_awaiting(&self) -> bool {
+        self.lock().awaiting
     }
 
     /// Every member, each with a reference taken for the caller (shutdown).

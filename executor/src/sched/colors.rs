@@ -1,14 +1,17 @@
-//! The color map: which color queue serves a color.
+//! The color map: what serves a color: its queue, or the one task that holds it alone.
 //!
-//! A color's queue is resolved when a task joins the color (at spawn; later, at recolor), never
-//! on a wake: the task keeps its [`Membership`] (a strong reference to the queue) beside its
+//! A color with one member, a task, has no queue: the map's entry is the task itself (a
+//! *lone* color, see `lone` for how it becomes shared). A color with more members, or one
+//! that anything but a task holds (a `block_on` caller, a section, a cache entry), has a
+//! [`ColorQueue`]. A color is resolved when a task joins it (at spawn; later, at recolor),
+//! never on a wake: the task keeps its [`TaskColor`](super::membership::TaskColor) beside its
 //! header. A task spawned in the current task's color (plain `spawn`) does not look at the map
 //! at all.
 //!
 //! The map is sharded by a hash of the color. Only joining threads (spawners) take a shard's
 //! lock; workers never do on their hot paths. When a color loses its last member (`members`
-//! drops to 0, counted atomically wherever the last member leaves), its queue is not removed
-//! from the map there: it is *buried* instead. Workers collect such queues in a local batch and
+//! drops to 0, counted atomically wherever the last member leaves; or its lone task
+//! completes), its entry is not removed from the map there: it is *buried* instead. Workers collect such queues in a local batch and
 //! hand over whole batches; a joiner that sees a buried batch sweeps it (removes from the map
 //! those entries that still have no members). So completing a task costs no shard lock, and a
 //! spawner and a worker do not bounce a lock and hash-table lines between them for every fresh
@@ -16,8 +19,10 @@
 //!
 //! # One queue per color (S1)
 //!
-//! A queue is created only under the shard lock when the map has none for the color, and
-//! removed only under that lock when its `members` is 0. `members` is raised under the shard
+//! A queue is created only under the shard lock, when the map has no queue for the color (if a
+//! live lone task holds the color, it joins the new queue in the same critical section), and
+//! removed only under that lock when its `members` is 0. A lone entry is made only under the
+//! shard lock when the map has nothing for the color, and replaced only under it. `members` is raised under the shard
 //! lock (joining through the map: [`Membership::join_in_map`]), or by the holder of a
 //! membership of the color (a running task spawning in its own color:
 //! [`Membership::join_member`]), which holds it above 0 while it does. So a queue with members is always
@@ -30,7 +35,7 @@ use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 use std::sync::atomic::{AtomicBool, AtomicUsize};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use crossbeam_utils::CachePadded;
 
@@ -38,6 +43,7 @@ use super::color_queue::ColorQueue;
 use super::membership::Membership;
 use super::shared::Shared;
 use crate::sync::lock;
+use crate::task::RawTask;
 use crate::Color;
 
 /// A color's hash: a multiplicative mix of the value, so sequential fresh colors spread.
@@ -65,71 +71,142 @@ impl Hasher for ColorHasher {
     }
 }
 
+/// What the map holds for a color.
+pub(crate) enum Entry {
+    /// The one task of a lone color.
+    Lone(LoneTask),
+    /// The color's queue.
+    Shared(Arc<ColorQueue>),
+}
+
+/// A lone color's task, with the task's scheduler reference (one of the three a task starts
+/// with; a shared task's is held by its color's member list instead).
+pub(crate) struct LoneTask(RawTask);
+
+impl LoneTask {
+    /// # Safety
+    /// The caller hands over the scheduler reference of `task`.
+    pub(crate) unsafe fn new(task: RawTask) -> LoneTask {
+        LoneTask(task)
+    }
+
+    pub(crate) fn task(&self) -> RawTask {
+        self.0
+    }
+
+    /// Gives up the entry, keeping the reference: the caller hands it on (to a queue's member
+    /// list, or to a new entry).
+    pub(crate) fn into_raw(self) -> RawTask {
+        std::mem::ManuallyDrop::new(self).0
+    }
+}
+
+impl Drop for LoneTask {
+    fn drop(&mut self) {
+        // SAFETY: the entry owned the reference.
+        unsafe { self.0.drop_ref() };
+    }
+}
+
+/// A color that may have lost its last member, handed to the map to be swept.
+pub(crate) enum Buried {
+    /// A queue whose `members` reached 0.
+    Queue(Arc<ColorQueue>),
+    /// A lone color whose task completed.
+    Lone(Color),
+}
+
 pub(crate) struct ColorMap {
     shards: Box<[CachePadded<Mutex<Shard>>]>,
-    /// Batches of queues whose `members` reached 0, to be swept from the map by joiners.
-    buried: CachePadded<Mutex<Vec<Vec<Arc<ColorQueue>>>>>,
+    /// Batches of colors that lost their last member, to be swept from the map by joiners.
+    buried: CachePadded<Mutex<Vec<Vec<Buried>>>>,
     /// `buried.len()`, readable without the lock.
     buried_batches: CachePadded<AtomicUsize>,
-    /// Set by `close`: buried queues are dropped at once from then on (the map is about to be
+    /// Set by `close`: buried colors are dropped at once from then on (the map is about to be
     /// cleared, and a queue kept here would keep the runtime's shared state alive in a cycle).
     closed: AtomicBool,
 }
 
-struct Shard {
-    colors: HashMap<u64, Arc<ColorQueue>, BuildHasherDefault<ColorHasher>>,
-    /// Queues of colors swept from the map, kept for reuse: a task alone in a fresh color then
-    /// costs no allocation besides its own once the runtime is warm. A queue is reused only
-    /// when no one else holds it (`Arc::get_mut`).
+pub(crate) struct Shard {
+    pub(crate) index: usize,
+    pub(crate) colors: HashMap<u64, Entry, BuildHasherDefault<ColorHasher>>,
+    /// Queues of colors swept from the map, kept for reuse: a color that becomes shared then
+    /// costs no allocation once the runtime is warm. A queue is reused only when no one else
+    /// holds it (`Arc::get_mut`).
     free: Vec<Arc<ColorQueue>>,
     closed: bool,
 }
 
 /// Queues kept for reuse per shard.
 const FREE_PER_SHARD: usize = 64;
-/// A worker hands over its buried queues in batches of this many.
+/// A worker hands over its buried colors in batches of this many.
 pub(crate) const BURY_BATCH: usize = 64;
 
 /// The runtime is shut down; nothing can join a color any more.
 #[derive(Debug)]
 pub(crate) struct Closed;
 
+/// How a task joined a color ([`ColorMap::join_task`]).
+#[must_use]
+pub(crate) enum TaskJoin {
+    /// Alone: the map's entry is the task (it took the task's scheduler reference).
+    Lone,
+    /// A member of the color's queue.
+    Member(Membership),
+}
+
 impl Shard {
-    /// The queue of `color`, made (or reused) if the color has none.
-    fn queue_for(
+    /// A queue for `color`, not yet in the map: reused from the pool, or new.
+    pub(crate) fn new_queue(
         &mut self,
         color: Color,
-        index: usize,
         shared: &Arc<Shared>,
         spawner: Option<usize>,
-    ) -> &Arc<ColorQueue> {
-        let Shard { colors, free, .. } = self;
-        colors.entry(color.get()).or_insert_with(|| {
-            let home = ColorQueue::initial_home(color, shared, spawner);
-            while let Some(mut queue) = free.pop() {
-                if let Some(q) = Arc::get_mut(&mut queue) {
-                    q.reset(color, home);
-                    return queue;
-                }
+    ) -> Arc<ColorQueue> {
+        let home = ColorQueue::initial_home(color, shared, spawner);
+        while let Some(mut queue) = self.free.pop() {
+            if let Some(q) = Arc::get_mut(&mut queue) {
+                q.reset(color, home);
+                return queue;
             }
-            Arc::new(ColorQueue::new(color, index, shared, home))
-        })
+        }
+        Arc::new(ColorQueue::new(color, self.index, shared, home))
     }
 
-    /// Removes `queue` from the map if it is still the color's queue and has no members.
-    fn sweep_one(&mut self, queue: Arc<ColorQueue>) {
-        if self.closed || queue.members.load(Acquire) != 0 {
+    /// Sweeps one buried color: removes its entry if the color still has no member. A lone
+    /// entry removed this way goes to `dropped`, to be dropped after the shard lock.
+    fn sweep_one(&mut self, buried: Buried, dropped: &mut Vec<LoneTask>) {
+        if self.closed {
             return;
         }
-        let current = self.colors.get(&queue.color.get());
-        if !current.is_some_and(|c| Arc::ptr_eq(c, &queue)) {
-            return;
-        }
-        let removed = self.colors.remove(&queue.color.get());
-        drop(queue);
-        if let Some(removed) = removed {
-            if self.free.len() < FREE_PER_SHARD {
-                self.free.push(removed);
+        match buried {
+            Buried::Queue(queue) => {
+                if queue.members.load(Acquire) != 0 {
+                    return;
+                }
+                let key = queue.color.get();
+                let current = self.colors.get(&key);
+                if !matches!(current, Some(Entry::Shared(q)) if Arc::ptr_eq(q, &queue)) {
+                    return;
+                }
+                drop(queue);
+                if let Some(Entry::Shared(removed)) = self.colors.remove(&key) {
+                    if self.free.len() < FREE_PER_SHARD {
+                        self.free.push(removed);
+                    }
+                }
+            }
+            Buried::Lone(color) => {
+                let key = color.get();
+                let done = matches!(
+                    self.colors.get(&key),
+                    Some(Entry::Lone(lone)) if lone.task().is_complete()
+                );
+                if done {
+                    if let Some(Entry::Lone(lone)) = self.colors.remove(&key) {
+                        dropped.push(lone);
+                    }
+                }
             }
         }
     }
@@ -140,8 +217,9 @@ impl ColorMap {
         let n = (workers * 16).next_power_of_two().clamp(16, 1024);
         ColorMap {
             shards: (0..n)
-                .map(|_| {
+                .map(|index| {
                     CachePadded::new(Mutex::new(Shard {
+                        index,
                         colors: HashMap::default(),
                         free: Vec::new(),
                         closed: false,
@@ -158,8 +236,27 @@ impl ColorMap {
         (mix(color) >> 32) as usize & (self.shards.len() - 1)
     }
 
-    /// Hands over queues whose color lost its last member (see the module docs).
-    pub(crate) fn bury(&self, batch: Vec<Arc<ColorQueue>>) {
+    /// The shard of `color`, locked, after sweeping a buried batch if one waits. `Err` once
+    /// the map is closed.
+    pub(crate) fn shard(&self, color: Color) -> Result<MutexGuard<'_, Shard>, Closed> {
+        if self.buried_batches.load(Relaxed) > 0 {
+            self.sweep();
+        }
+        let shard = lock(&self.shards[self.shard_index(color)]);
+        if shard.closed {
+            return Err(Closed);
+        }
+        Ok(shard)
+    }
+
+    /// The shard of `color`, locked, even if the map is closed (for a runner that must finish
+    /// what a joiner started: `lone`).
+    pub(crate) fn shard_even_closed(&self, color: Color) -> MutexGuard<'_, Shard> {
+        lock(&self.shards[self.shard_index(color)])
+    }
+
+    /// Hands over colors that may have lost their last member (see the module docs).
+    pub(crate) fn bury(&self, batch: Vec<Buried>) {
         if batch.is_empty() {
             return;
         }
@@ -181,31 +278,73 @@ impl ColorMap {
             self.buried_batches.store(buried.len(), Release);
             batch
         };
-        for queue in batch.into_iter().flatten() {
-            let mut shard = lock(&self.shards[queue.shard]);
-            shard.sweep_one(queue);
+        let mut dropped = Vec::new();
+        for buried in batch.into_iter().flatten() {
+            let index = match &buried {
+                Buried::Queue(queue) => queue.shard,
+                Buried::Lone(color) => self.shard_index(*color),
+            };
+            lock(&self.shards[index]).sweep_one(buried, &mut dropped);
         }
+        drop(dropped);
     }
 
-    /// Joins `color`: a membership of its queue (made if the color has none). `spawner` is
-    /// the worker joining, if the caller runs on one of this runtime's workers (it decides the
-    /// home of a fresh color; see [`ColorQueue::initial_home`]).
+    /// Joins `color` with a membership of its queue, for anything but a task entering it
+    /// alone (a `block_on` caller, a section, a cache entry, a task joining the color of the
+    /// task it runs in): made if the color has none; if a lone task holds the color, the
+    /// color becomes shared (`lone`). `spawner` is the worker joining, if the caller runs on one
+    /// of this runtime's workers (it decides the home of a new queue; see
+    /// [`ColorQueue::initial_home`]).
     pub(crate) fn join(
         &self,
         shared: &Arc<Shared>,
         color: Color,
         spawner: Option<usize>,
     ) -> Result<Membership, Closed> {
-        if self.buried_batches.load(Relaxed) > 0 {
-            self.sweep();
+        let mut shard = self.shard(color)?;
+        let found = shard.queue_of(color, shared, spawner);
+        let membership = Membership::join_in_map(&found.queue);
+        drop(shard);
+        found.finish();
+        Ok(membership)
+    }
+
+    /// Joins `color` for `task`, a task entering it (spawned, or moved in by its runner): alone
+    /// if the color has no member, else as a member of its queue (made shared if a lone task
+    /// holds it). The caller records the outcome in the task's `TaskColor`.
+    ///
+    /// # Safety
+    /// The caller hands over `task`'s scheduler reference, which the entry keeps on
+    /// [`TaskJoin::Lone`] (on `Member` it goes to the queue's member list when the task is
+    /// queued there).
+    pub(crate) unsafe fn join_task(
+        &self,
+        shared: &Arc<Shared>,
+        color: Color,
+        spawner: Option<usize>,
+        task: RawTask,
+    ) -> Result<TaskJoin, Closed> {
+        let mut shard = self.shard(color)?;
+        let key = color.get();
+        let dead = match shard.colors.get(&key) {
+            None => true,
+            Some(Entry::Lone(lone)) => lone.task().is_complete(),
+            Some(Entry::Shared(_)) => false,
+        };
+        if dead {
+            // SAFETY: forwarded: the entry takes the reference.
+            let old = shard
+                .colors
+                .insert(key, Entry::Lone(unsafe { LoneTask::new(task) }));
+            drop(shard);
+            drop(old);
+            return Ok(TaskJoin::Lone);
         }
-        let index = self.shard_index(color);
-        let mut shard = lock(&self.shards[index]);
-        if shard.closed {
-            return Err(Closed);
-        }
-        let queue = shard.queue_for(color, index, shared, spawner);
-        Ok(Membership::join_in_map(queue))
+        let found = shard.queue_of(color, shared, spawner);
+        let membership = Membership::join_in_map(&found.queue);
+        drop(shard);
+        found.finish();
+        Ok(TaskJoin::Member(membership))
     }
 
     /// Whether the map refuses joins (the runtime is shutting down).
@@ -225,13 +364,22 @@ impl ColorMap {
         }
     }
 
-    /// Every color queue in the map (after `close`, the set no longer changes).
-    pub(crate) fn queues(&self) -> Vec<Arc<ColorQueue>> {
-        let mut out = Vec::new();
+    /// Every color queue in the map, and every lone color's task with a reference taken for
+    /// the caller (after `close`, the set no longer changes).
+    pub(crate) fn entries(&self) -> (Vec<Arc<ColorQueue>>, Vec<RawTask>) {
+        let (mut queues, mut lone) = (Vec::new(), Vec::new());
         for shard in self.shards.iter() {
-            out.extend(lock(shard).colors.values().cloned());
+            for entry in lock(shard).colors.values() {
+                match entry {
+                    Entry::Shared(queue) => queues.push(queue.clone()),
+                    Entry::Lone(task) => {
+                        task.task().ref_inc();
+                        lone.push(task.task());
+                    }
+                }
+            }
         }
-        out
+        (queues, lone)
     }
 
     /// Shutdown: drop the map's references (see `shutdown`).
@@ -255,7 +403,12 @@ impl ColorMap {
                 lock(s)
                     .colors
                     .values()
-                    .filter(|queue| queue.members.load(Relaxed) > queue.cached.load(Relaxed))
+                    .filter(|entry| match entry {
+                        Entry::Lone(lone) => !lone.task().is_complete(),
+                        Entry::Shared(queue) => {
+                            queue.members.load(Relaxed) > queue.cached.load(Relaxed)
+                        }
+                    })
                     .count()
             })
             .sum()

@@ -21,11 +21,27 @@ use crossbeam_deque::Worker as Deque;
 
 use super::color_cache::ColorCache;
 use super::color_queue::ColorQueue;
+use super::colors::{Buried, BURY_BATCH};
+use super::membership::TaskColor;
 use super::section::Move;
-use super::shared::Shared;
+use super::shared::{Runnable, Shared};
 use super::task_list::Released;
 use crate::metrics::WorkerCounters;
+use crate::task::RawTask;
 use crate::Color;
+
+/// What is being polled on a thread, by color.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Current {
+    /// Nothing.
+    None,
+    /// A task (or `block_on`'s future, or an inline section) of the color of this queue.
+    /// Whoever sets it holds a strong reference to the queue and owns the color (`Running`)
+    /// until it clears it.
+    Queue(*const ColorQueue),
+    /// This lone color's task (`lone`); its runner holds the task's `RUNNING`.
+    Lone(RawTask),
+}
 
 /// At most this many turns in a row run a color from [`WorkerLocal::next`].
 pub(crate) const NEXT_STREAK: u32 = 3;
@@ -42,10 +58,8 @@ pub(crate) struct ThreadContext {
 
 /// The poll running on this thread.
 pub(crate) struct PollState {
-    /// The color queue whose task (or `block_on` future, or inline section) is being polled on
-    /// this thread; null between polls. Whoever sets it holds a strong reference to the queue
-    /// and owns the color (`Running`) until it clears it.
-    pub(crate) current: Cell<*const ColorQueue>,
+    /// What is being polled on this thread (see [`Current`]).
+    pub(crate) current: Cell<Current>,
     /// Where the task being polled asked to move ([`crate::recolor()`]); taken by the runner
     /// after the poll.
     pub(crate) pending_move: Cell<Option<Move>>,
@@ -56,7 +70,7 @@ pub(crate) struct PollState {
 impl Default for PollState {
     fn default() -> PollState {
         PollState {
-            current: Cell::new(ptr::null()),
+            current: Cell::new(Current::None),
             pending_move: Cell::new(None),
             inline: Cell::new(false),
         }
@@ -67,7 +81,7 @@ impl Default for PollState {
 pub(crate) struct WorkerLocal {
     pub(crate) index: usize,
     /// The worker's deque of runnable colors; its stealer is in `Shared::workers`.
-    pub(crate) deque: Deque<Arc<ColorQueue>>,
+    pub(crate) deque: Deque<Runnable>,
     /// Tasks of the running color that completed during this turn (see `release`).
     pub(crate) released: Cell<Released>,
     /// Queues of named colors this worker joined lately (see [`ColorCache`]).
@@ -81,13 +95,15 @@ pub(crate) struct WorkerLocal {
     /// deque of hundreds of colors, it would stay `Scheduled` for a whole round of them while
     /// sections of other tasks pile up behind it (a convoy that keeps itself going). Run next,
     /// the color is idle again at once and the next sections run inline.
-    pub(crate) next: Cell<Option<Arc<ColorQueue>>>,
+    pub(crate) next: Cell<Option<Runnable>>,
     /// Turns in a row taken from `next`.
     pub(crate) next_streak: Cell<u32>,
+    /// Colors that may have lost their last member here, handed to the map in batches.
+    pub(crate) buried: RefCell<Vec<Buried>>,
 }
 
 impl WorkerLocal {
-    pub(crate) fn new(index: usize, deque: Deque<Arc<ColorQueue>>) -> WorkerLocal {
+    pub(crate) fn new(index: usize, deque: Deque<Runnable>) -> WorkerLocal {
         WorkerLocal {
             index,
             deque,
@@ -95,7 +111,25 @@ impl WorkerLocal {
             color_cache: RefCell::default(),
             next: Cell::new(None),
             next_streak: Cell::new(0),
+            buried: RefCell::new(Vec::new()),
         }
+    }
+
+    /// Hands `buried` to the map, in batches.
+    pub(crate) fn bury(&self, shared: &Shared, buried: Buried) {
+        let mut list = self.buried.borrow_mut();
+        list.push(buried);
+        if list.len() >= BURY_BATCH {
+            let batch = std::mem::replace(&mut *list, Vec::with_capacity(BURY_BATCH));
+            drop(list);
+            shared.colors.bury(batch);
+        }
+    }
+
+    /// Hands what was buried here to the map now (the worker parks or exits).
+    pub(crate) fn flush_buried(&self, shared: &Shared) {
+        let batch = std::mem::take(&mut *self.buried.borrow_mut());
+        shared.colors.bury(batch);
     }
 
     /// Whether a color waits in [`next`](Self::next).
@@ -132,24 +166,28 @@ impl ThreadContext {
         &self,
         shared: &Shared,
         home: usize,
-        queue: Arc<ColorQueue>,
-    ) -> Result<bool, Arc<ColorQueue>> {
+        runnable: Runnable,
+    ) -> Result<bool, Runnable> {
         match self.worker_of(shared) {
             Some(worker) if worker.index == home => {
-                worker.deque.push(queue);
+                worker.deque.push(runnable);
                 WorkerCounters::bump(&shared.workers[home].metrics.local_schedules);
                 Ok(worker.deque.len() > 1)
             }
-            _ => Err(queue),
+            _ => Err(runnable),
         }
     }
 
-    /// The queue of the color being polled on this thread.
-    pub(crate) fn current_queue(&self) -> Option<&ColorQueue> {
-        let queue = self.poll.current.get();
-        // SAFETY: `current` is set only while the color queue is running on this thread, by a
-        // holder of a strong reference to it.
-        (!queue.is_null()).then(|| unsafe { &*queue })
+    /// The color being polled on this thread, if any.
+    pub(crate) fn current_color(&self) -> Option<Color> {
+        match self.poll.current.get() {
+            Current::None => None,
+            // SAFETY: `Current::Queue` is set only while the color queue is running on this
+            // thread, by a holder of a strong reference to it.
+            Current::Queue(queue) => Some(unsafe { &*queue }.color),
+            // SAFETY: the task is being polled here, so it is alive.
+            Current::Lone(task) => Some(unsafe { TaskColor::of(task) }.color()),
+        }
     }
 
     /// Schedules `queue`, which went `Idle -> Scheduled` because tasks moved into it (see
@@ -163,10 +201,23 @@ impl ThreadContext {
             shared.schedule_color(queue);
             return;
         };
+        self.next_or_schedule(worker, Runnable::Color(queue));
+    }
+
+    /// [`schedule_next`](Self::schedule_next) for a lone color's task that moved into its
+    /// color, on a worker of its runtime.
+    pub(crate) fn schedule_next_lone(&self, task: crate::task::Notified) {
+        match &self.worker {
+            Some(worker) => self.next_or_schedule(worker, Runnable::Task(task)),
+            None => self.shared.schedule(Runnable::Task(task)),
+        }
+    }
+
+    fn next_or_schedule(&self, worker: &WorkerLocal, runnable: Runnable) {
         if worker.next_streak.get() >= NEXT_STREAK {
-            self.shared.schedule_color(queue);
-        } else if let Some(older) = worker.next.replace(Some(queue)) {
-            self.shared.schedule_color(older);
+            self.shared.schedule(runnable);
+        } else if let Some(older) = worker.next.replace(Some(runnable)) {
+            self.shared.schedule(older);
         }
     }
 }
@@ -217,17 +268,14 @@ pub(crate) fn current_color() -> Color {
 
 /// The color of the task (or `block_on` future) being polled on this thread; `None` if none is.
 pub(crate) fn running_color() -> Option<Color> {
-    context(|ctx| {
-        ctx.and_then(ThreadContext::current_queue)
-            .map(|queue| queue.color)
-    })
+    context(|ctx| ctx.and_then(ThreadContext::current_color))
 }
 
 /// [`running_color`], with the id of the runtime it runs in.
 pub(crate) fn running_color_and_runtime() -> Option<(Color, u64)> {
     context(|ctx| {
         let ctx = ctx?;
-        Some((ctx.current_queue()?.color, ctx.runtime_id))
+        Some((ctx.current_color()?, ctx.runtime_id))
     })
 }
 

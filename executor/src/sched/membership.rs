@@ -14,10 +14,15 @@
 
 use std::mem::ManuallyDrop;
 use std::ptr;
-use std::sync::atomic::Ordering::{AcqRel, Relaxed};
+use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed};
+use std::sync::atomic::{AtomicPtr, AtomicU64};
 use std::sync::Arc;
 
 use super::color_queue::ColorQueue;
+use super::colors::Buried;
+use super::shared::Shared;
+use crate::task::RawTask;
+use crate::Color;
 
 /// One unit of a color's `members` count, with a strong reference to its queue. Dropping it
 /// leaves the color; if it was the last, the queue is handed to the color map to be swept.
@@ -69,6 +74,25 @@ impl Membership {
         .finish()
     }
 
+    /// The membership as a raw queue pointer (for a task's [`TaskColor`]); see
+    /// [`from_raw`](Self::from_raw).
+    pub(crate) fn into_raw(self) -> *mut ColorQueue {
+        Arc::into_raw(self.into_queue()).cast_mut()
+    }
+
+    /// A membership given up with [`into_raw`](Self::into_raw), or counted for a task by a
+    /// joiner that flagged it (`lone`), taken back.
+    ///
+    /// # Safety
+    /// `queue` came from `into_raw` (or stands for such a counted membership, with a strong
+    /// reference of its own), and is taken back once.
+    pub(crate) unsafe fn from_raw(queue: *const ColorQueue) -> Membership {
+        Membership {
+            // SAFETY: forwarded: a strong reference made by `Arc::into_raw`.
+            queue: ManuallyDrop::new(unsafe { Arc::from_raw(queue) }),
+        }
+    }
+
     fn into_queue(self) -> Arc<ColorQueue> {
         let mut this = ManuallyDrop::new(self);
         // SAFETY: `this` is never used or dropped again, so the reference is moved out once.
@@ -82,7 +106,7 @@ impl Drop for Membership {
         let queue = unsafe { ManuallyDrop::take(&mut self.queue) };
         if let Some(last) = (Leaving { queue, count: 1 }).finish() {
             let shared = last.shared.clone();
-            shared.colors.bury(vec![last]);
+            shared.colors.bury(vec![Buried::Queue(last)]);
         }
     }
 }
@@ -131,36 +155,154 @@ impl Leaving {
     }
 }
 
-/// The scheduler's part of every task (see `task`): the color the task is a member of.
-/// `None` before the task joined (a spawn that found the runtime shut down) and after it was
-/// cancelled without running.
-pub(crate) struct TaskColor(pub(crate) Option<Membership>);
+/// The scheduler's part of every task (see `task`): its color, and how it is held.
+///
+/// - **Lone**: the task is its color's only member and the color has no queue: the color map
+///   holds the task itself, the task's run-queue entries are the task (see `lone`), and the
+///   task holds its runtime (a strong reference, to schedule itself with).
+/// - **Shared**: the task holds a [`Membership`] of its color's queue.
+/// - **Unjoined**: the task never joined a color (a spawn that found the runtime shut down).
+///
+/// Who may change it: the holder of the task's `RUNNING` (its runner, or a joiner that claimed
+/// it: `lone`), or of its one notification while it is notified and not running. Those are
+/// never two threads at once (a claim is only taken when no notification exists, and no
+/// notification is made while `RUNNING` is held). The fields are atomics so that anyone
+/// holding a reference may read them, and the holders' writes are ordered with their reads.
+pub(crate) struct TaskColor {
+    color: AtomicU64,
+    /// A membership of the color's queue ([`Membership::into_raw`]); or, with [`LONE_TAG`]
+    /// set, the runtime of a lone task (`Arc::into_raw` of its `Shared`); or null: unjoined.
+    ptr: AtomicPtr<()>,
+}
+
+/// The low bit of [`TaskColor::ptr`] for a lone task (both `Arc` kinds are 8-aligned).
+const LONE_TAG: usize = 1;
+
+/// How a task joins a color, for [`TaskColor::set`].
+pub(crate) enum Joined {
+    /// Alone, in the runtime given.
+    Lone(Arc<Shared>),
+    /// A member of the color's queue.
+    Member(Membership),
+}
+
+/// How a task holds its color, from [`TaskColor::held`]: pointers valid while the task keeps
+/// that color (which only the holders named in the type's docs can change).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Held {
+    Unjoined,
+    Lone(Color, *const Shared),
+    Shared(*const ColorQueue),
+}
 
 impl TaskColor {
-    /// The queue of the task's color (null if it has none).
-    ///
-    /// # Safety
-    /// The caller holds the right to schedule or run `task` (see `task`), a task of this
-    /// scheduler; the queue stays alive while the task keeps its membership.
-    pub(crate) unsafe fn queue_of(task: crate::task::RawTask) -> *const ColorQueue {
-        // SAFETY: forwarded.
-        unsafe {
-            task.with_scheduler(|c: &mut TaskColor| {
-                c.0.as_ref().map_or(ptr::null(), |m| Arc::as_ptr(m.queue()))
-            })
+    /// A task's part before it joins a color.
+    pub(crate) fn new() -> TaskColor {
+        TaskColor {
+            color: AtomicU64::new(0),
+            ptr: AtomicPtr::new(ptr::null_mut()),
         }
     }
 
-    /// Replaces the task's membership, returning the one it had.
+    /// The part of `task`.
     ///
     /// # Safety
-    /// As for [`queue_of`](Self::queue_of).
-    pub(crate) unsafe fn replace(
-        task: crate::task::RawTask,
-        membership: Option<Membership>,
-    ) -> Option<Membership> {
+    /// `task` is a hue task (made with a `TaskColor`), and the caller keeps it alive for `'a`.
+    pub(crate) unsafe fn of<'a>(task: RawTask) -> &'a TaskColor {
         // SAFETY: forwarded.
-        unsafe { task.with_scheduler(|c: &mut TaskColor| std::mem::replace(&mut c.0, membership)) }
+        unsafe { task.scheduler::<TaskColor>() }
+    }
+
+    /// The task's color.
+    pub(crate) fn color(&self) -> Color {
+        Color::new(self.color.load(Relaxed))
+    }
+
+    /// How the task holds its color.
+    pub(crate) fn held(&self) -> Held {
+        let p = self.ptr.load(Acquire);
+        if p.is_null() {
+            Held::Unjoined
+        } else if p as usize & LONE_TAG != 0 {
+            Held::Lone(self.color(), p.map_addr(|a| a & !LONE_TAG).cast())
+        } else {
+            Held::Shared(p.cast())
+        }
+    }
+
+    /// The queue of a shared task's color; null if the task is lone or unjoined.
+    pub(crate) fn queue(&self) -> *const ColorQueue {
+        match self.held() {
+            Held::Shared(queue) => queue,
+            _ => ptr::null(),
+        }
+    }
+
+    /// Puts the task in `color`, as `joined` says. Returns what it held before.
+    ///
+    /// # Safety
+    /// The caller holds the right to change the task's color (see the type's docs).
+    pub(crate) unsafe fn set(&self, color: Color, joined: Joined) -> Option<Joined> {
+        let new = match joined {
+            Joined::Lone(shared) => Arc::into_raw(shared)
+                .cast_mut()
+                .cast::<()>()
+                .map_addr(|a| a | LONE_TAG),
+            Joined::Member(membership) => {
+                debug_assert_eq!(membership.queue().color, color);
+                membership.into_raw().cast()
+            }
+        };
+        self.color.store(color.get(), Relaxed);
+        // SAFETY: forwarded: the old value is the task's, given back once.
+        unsafe { Self::restore(self.ptr.swap(new, AcqRel)) }
+    }
+
+    /// Takes the task out of its color (it completed, or is freed): what it held.
+    ///
+    /// # Safety
+    /// As for [`set`](Self::set).
+    pub(crate) unsafe fn take(&self) -> Option<Joined> {
+        // SAFETY: as in `set`.
+        unsafe { Self::restore(self.ptr.swap(ptr::null_mut(), AcqRel)) }
+    }
+
+    /// # Safety
+    /// `p` was stored by `set` and is taken back once.
+    unsafe fn restore(p: *mut ()) -> Option<Joined> {
+        if p.is_null() {
+            None
+        } else if p as usize & LONE_TAG != 0 {
+            let shared = p.map_addr(|a| a & !LONE_TAG).cast::<Shared>();
+            // SAFETY: made by `Arc::into_raw` in `set`.
+            Some(Joined::Lone(unsafe { Arc::from_raw(shared) }))
+        } else {
+            // SAFETY: made by `Membership::into_raw` in `set`.
+            Some(Joined::Member(unsafe { Membership::from_raw(p.cast()) }))
+        }
+    }
+}
+
+impl Default for TaskColor {
+    fn default() -> TaskColor {
+        TaskColor::new()
+    }
+}
+
+impl Drop for TaskColor {
+    fn drop(&mut self) {
+        // SAFETY: the task is being freed: no one else touches its part any more.
+        drop(unsafe { self.take() });
+    }
+}
+
+impl Joined {
+    /// The membership, if the task was shared.
+    pub(crate) fn membership(self) -> Option<Membership> {
+        match self {
+            Joined::Member(membership) => Some(membership),
+            Joined::Lone(_) => None,
+        }
     }
 }
 

@@ -42,7 +42,8 @@
 //! | [`color_queue`] | the color queue and its run state machine |
 //! | [`task_list`] | the intrusive lists a color keeps its tasks in |
 //! | [`membership`] | [`Membership`], the one way a color's member count changes; the task's color |
-//! | [`colors`] | the color map: which queue serves a color |
+//! | [`colors`] | the color map: what serves a color (its queue, or its lone task) |
+//! | [`lone`] | colors with one task and no queue, and how they become shared |
 //! | [`shared`] | the runtime-wide state: run-queue targets, notify, the driver |
 //! | [`context`](mod@context) | the per-thread context: the current poll, the worker's local part |
 //! | [`color_cache`] | a worker's cache of named colors |
@@ -57,6 +58,7 @@ pub(crate) mod color_cache;
 pub(crate) mod color_queue;
 pub(crate) mod colors;
 pub(crate) mod context;
+pub(crate) mod lone;
 pub(crate) mod membership;
 pub(crate) mod park;
 pub(crate) mod section;
@@ -71,8 +73,10 @@ use std::sync::Arc;
 use crate::task::{JoinHandle, Notified, RawTask, Schedule};
 use crate::Color;
 use color_queue::{ColorQueue, Push};
-use context::context;
-use membership::{clone_queue, Membership, TaskColor};
+use colors::{Buried, TaskJoin};
+use context::{context, Current};
+use membership::{clone_queue, Held, Joined, Membership, TaskColor};
+use shared::Runnable;
 
 pub(crate) use context::{
     current_color, current_worker, in_runtime, running_color_and_runtime, NESTED_RUNTIME,
@@ -96,47 +100,74 @@ impl Schedule for TaskColor {
     fn release(task: RawTask) -> bool {
         release(task)
     }
+
+    fn rebind(task: RawTask) {
+        lone::rebind(task)
+    }
 }
 
-/// A notified task goes into its color's queue (the waker path, and requeue after a poll).
+/// A notified task goes into its color's queue, or, lone, into a run queue (the waker path,
+/// and requeue after a poll).
 pub(crate) fn schedule(task: Notified) {
-    // SAFETY: holding a notification is the right to read the task's color; its membership
-    // keeps the queue alive while the task has one.
-    let queue = unsafe { TaskColor::queue_of(task.raw()) };
-    debug_assert!(!queue.is_null(), "a notified task is a member of a color");
-    // SAFETY: see above.
-    let queue_ref = unsafe { &*queue };
-    match queue_ref.tasks.push(task) {
+    // SAFETY: the notification keeps the task alive.
+    let part = unsafe { TaskColor::of(task.raw()) };
+    match part.held() {
+        // SAFETY: while we hold the notification no one changes the task's color, whose
+        // membership keeps the queue alive.
+        Held::Shared(queue) => push_into(unsafe { &*queue }, task),
+        // SAFETY: as above; the lone task holds its runtime.
+        Held::Lone(color, shared) => unsafe { &*shared }.schedule_lone(task, color),
+        Held::Unjoined => unreachable!("a notified task is in a color"),
+    }
+}
+
+/// Pushes a notified task at the tail of `queue`, scheduling the color if it was idle.
+pub(crate) fn push_into(queue: &ColorQueue, task: Notified) {
+    match queue.tasks.push(task) {
         Push::Queued => {}
         Push::Schedule => {
-            // SAFETY: the queue is alive (see above); this makes the run queue's own handle.
-            queue_ref
-                .shared
-                .schedule_color(unsafe { clone_queue(queue) });
+            // SAFETY: the caller keeps the queue alive; this makes the run queue's own handle.
+            queue.shared.schedule_color(unsafe { clone_queue(queue) });
         }
         Push::Closed(task) => drop(task),
     }
 }
 
 /// A task finished: it leaves its color. Returns whether the caller may drop the task's
-/// reference held for its color's member list now (with the runner's).
+/// scheduler reference now (with the runner's).
 ///
-/// On a worker, during its color's turn (the usual case), leaving is deferred to the end of
-/// the turn (`Worker::retire`), which takes the color queue's lock anyway: the task joins the
-/// turn's [`Released`](task_list::Released) list, keeping its membership and that reference
-/// until then.
+/// A lone task's color is buried (`colors`): its entry, which holds the scheduler
+/// reference, is swept later. A shared task, on a worker during its color's turn (the usual
+/// case), leaves at the end of the turn (`Worker::retire`), which takes the color queue's lock
+/// anyway: it joins the turn's [`Released`](task_list::Released) list, keeping its membership
+/// and the member list's reference until then.
 ///
-/// Elsewhere (the shutdown path) it leaves the member list at once but keeps its membership
-/// until it is freed: there a task can complete without running (the shutdown path takes it
-/// while idle) while another thread that just notified it is about to push it into its queue,
-/// so the queue must outlive the task. Outside shutdown a notified task cannot complete before
-/// it was pushed and run.
+/// Elsewhere (the shutdown path) a shared task leaves the member list at once but keeps its
+/// membership until it is freed: there a task can complete without running (the shutdown path
+/// takes it while idle) while another thread that just notified it is about to push it into
+/// its queue, so the queue must outlive the task. Outside shutdown a notified task cannot
+/// complete before it was pushed and run.
 pub(crate) fn release(task: RawTask) -> bool {
     // SAFETY: called by the task's runner (or the shutdown path holding RUNNING).
-    let queue = unsafe { TaskColor::queue_of(task) };
-    if queue.is_null() {
-        return true; // never joined (spawned after shutdown)
-    }
+    let part = unsafe { TaskColor::of(task) };
+    let queue = match part.held() {
+        Held::Unjoined => return true,
+        Held::Lone(color, shared) => {
+            // SAFETY: the lone task holds its runtime.
+            let shared = unsafe { &*shared };
+            let worker = context(|ctx| {
+                let worker = ctx?.worker_of(shared)?;
+                worker.bury(shared, Buried::Lone(color));
+                Some(worker.index)
+            });
+            if worker.is_none() {
+                shared.colors.bury(vec![Buried::Lone(color)]);
+            }
+            shared.count_completion(worker);
+            return false;
+        }
+        Held::Shared(queue) => queue,
+    };
     // SAFETY: the task's membership is still held.
     let queue_ref = unsafe { &*queue };
     let shared = &*queue_ref.shared;
@@ -145,7 +176,7 @@ pub(crate) fn release(task: RawTask) -> bool {
             return (false, None);
         };
         match ctx.worker_of(shared) {
-            Some(worker) if ctx.poll.current.get() == queue => {
+            Some(worker) if ctx.poll.current.get() == Current::Queue(queue) => {
                 let mut released = worker.released.get();
                 released.push(task);
                 worker.released.set(released);
@@ -172,52 +203,82 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
+    let raw = RawTask::new(future, TaskColor::new());
+    // SAFETY: the task is new; its output type is `F::Output`; the handle takes its reference.
+    let handle = unsafe { JoinHandle::new(raw) };
     let (joined, spawner) = context(|ctx| {
         let ctx = ctx.filter(|ctx| Arc::ptr_eq(&ctx.shared, shared));
         let spawner = ctx.and_then(|ctx| ctx.worker.as_ref().map(|w| w.index));
-        let joined = match (color, ctx.and_then(|ctx| ctx.current_queue())) {
-            (Some(color), _) => shared.colors.join(shared, color, spawner),
-            (None, Some(current)) => {
+        let current = ctx.map_or(Current::None, |ctx| ctx.poll.current.get());
+        let joined = match (color, current) {
+            (None, Current::Queue(queue)) => {
                 // SAFETY: the running color's owner holds a strong reference to it.
-                Ok(Membership::join_member(unsafe { clone_queue(current) }))
+                let membership = Membership::join_member(unsafe { clone_queue(queue) });
+                Ok((membership.queue().color, TaskJoin::Member(membership)))
             }
-            (None, None) => shared.colors.join(shared, Color::DEFAULT, spawner),
+            (None, Current::Lone(task)) => {
+                // The running lone task's color gets a second member: it needs a queue.
+                let ctx = ctx.expect("a lone task runs on a worker");
+                lone::share_current(ctx, task).map(|queue| {
+                    (
+                        queue.color,
+                        TaskJoin::Member(Membership::join_member(queue)),
+                    )
+                })
+            }
+            (color, _) => {
+                let color = color.unwrap_or(Color::DEFAULT);
+                // SAFETY: the task's scheduler reference goes to the map on `Lone`.
+                unsafe { shared.colors.join_task(shared, color, spawner, raw) }
+                    .map(|joined| (color, joined))
+            }
         };
         (joined, spawner)
     });
-    let raw = RawTask::new(future, TaskColor(joined.ok()));
-    // SAFETY: the task is new; its output type is `F::Output`; the handle takes its reference.
-    let handle = unsafe { JoinHandle::new(raw) };
-    // SAFETY: the task is new and not queued: we hold the right to read its color.
-    if unsafe { TaskColor::queue_of(raw) }.is_null() {
-        // Shut down: the map refused the join.
+    let Ok((color, joined)) = joined else {
         // SAFETY: the shutdown path consumes the first notification's reference.
         unsafe { raw.shutdown() };
         return handle;
-    }
+    };
+    let joined = match joined {
+        TaskJoin::Lone => Joined::Lone(shared.clone()),
+        TaskJoin::Member(membership) => Joined::Member(membership),
+    };
+    // SAFETY: the task is new and not queued: we hold its one notification.
+    let old = unsafe { TaskColor::of(raw).set(color, joined) };
+    debug_assert!(old.is_none());
     shared.count_spawn(spawner);
     // SAFETY: the first notification's reference (from the initial state).
-    if let Some(queue) = enter_queue(unsafe { Notified::from_raw(raw) }, spawner, false) {
-        shared.schedule_color(queue);
+    let task = unsafe { Notified::from_raw(raw) };
+    if let Some(runnable) = enter(task, spawner, false) {
+        match runnable {
+            Runnable::Color(queue) => shared.schedule_color(queue),
+            Runnable::Task(task) => {
+                // A lone color starts where a queue of it would: see `initial_home`.
+                let home = ColorQueue::initial_home(color, shared, spawner);
+                shared.schedule_to(Runnable::Task(task), home);
+            }
+        }
     }
     handle
 }
 
-/// Queues a task that just joined the color its membership names (spawned, or moved in by its
-/// runner): it becomes a member and is runnable at the back of the queue. If the runtime shut
-/// down in between, the membership is given back and the task cancelled here (counted as
-/// completed on `worker`). Returns the color queue if it went `Idle -> Scheduled`: the caller
-/// must put it in a run queue.
+/// A task that just joined the color its `TaskColor` names (spawned, or moved in by its
+/// runner) enters it. Shared: it becomes a member of the queue and is runnable at its back;
+/// the queue is returned if it went `Idle -> Scheduled`, and the caller puts it in a run
+/// queue. Lone: the task itself is returned for the caller to put in a run queue. If the
+/// runtime shut down in between, the task is cancelled here (counted as completed on `worker`)
+/// and nothing is returned.
 #[must_use]
-pub(crate) fn enter_queue(
-    task: Notified,
-    worker: Option<usize>,
-    moved: bool,
-) -> Option<Arc<ColorQueue>> {
-    // SAFETY: holding the notification is the right to read the task's color; the membership
-    // keeps the queue alive while the task is not complete.
-    let queue_ptr = unsafe { TaskColor::queue_of(task.raw()) };
-    // SAFETY: as above.
+pub(crate) fn enter(task: Notified, worker: Option<usize>, moved: bool) -> Option<Runnable> {
+    // SAFETY: the notification keeps the task alive and its color ours to read.
+    let part = unsafe { TaskColor::of(task.raw()) };
+    let queue_ptr = match part.held() {
+        Held::Shared(queue) => queue,
+        Held::Lone(..) => return Some(Runnable::Task(task)),
+        Held::Unjoined => unreachable!("entering no color"),
+    };
+    // SAFETY: the membership keeps the queue alive while the task holds it.
     let queue = unsafe { &*queue_ptr };
     let pushed = if moved {
         queue.tasks.push_moved(task)
@@ -227,13 +288,12 @@ pub(crate) fn enter_queue(
     match pushed {
         Push::Queued => None,
         // SAFETY: as above; this makes the run queue's own handle.
-        Push::Schedule => Some(unsafe { clone_queue(queue_ptr) }),
+        Push::Schedule => Some(Runnable::Color(unsafe { clone_queue(queue_ptr) })),
         Push::Closed(task) => {
             let raw = task.into_raw();
-            // SAFETY: not queued: we still hold the right to change its color.
-            let membership = unsafe { TaskColor::replace(raw, None) };
             let shared = queue.shared.clone();
-            drop(membership);
+            // SAFETY: not queued: we still hold the right to change its color.
+            drop(unsafe { part.take() });
             shared.count_completion(worker);
             // SAFETY: the shutdown path consumes the notification's reference.
             unsafe { raw.shutdown() };

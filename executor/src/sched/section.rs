@@ -44,8 +44,8 @@ use std::sync::Arc;
 use super::color_cache::join_cached;
 use super::color_queue::ColorQueue;
 use super::colors::Closed;
-use super::context::{context, ThreadContext};
-use super::membership::{clone_queue, Membership};
+use super::context::{context, Current, ThreadContext};
+use super::membership::{clone_queue, Membership, TaskColor};
 use crate::Color;
 
 /// How many times `in_color` yields and tries again when its color is running a poll on
@@ -90,6 +90,15 @@ impl Move {
         }
     }
 
+    /// Whether this move leaves the lone color `color` at all.
+    pub(crate) fn leaves_lone(&self, color: Color) -> bool {
+        match self {
+            Move::Color(to) => *to != color,
+            // A joined color has a queue, and a lone one has none.
+            Move::Joined(_) => true,
+        }
+    }
+
     /// The membership of the target (`Err`: the runtime shut down).
     pub(crate) fn join(self, ctx: &ThreadContext) -> Result<Membership, Closed> {
         match self {
@@ -99,28 +108,39 @@ impl Move {
     }
 }
 
-/// A color a task left but will come back to (`in_color`'s origin): a membership, so the color
-/// keeps its queue (it is not swept from the map) and the way back needs no map lookup.
+/// A color a task left but will come back to (`in_color`'s origin).
 #[derive(Debug)]
-pub(crate) struct HeldColor(Membership);
+pub(crate) enum HeldColor {
+    /// A shared color: a membership, so the color keeps its queue (it is not swept from the
+    /// map) and the way back needs no map lookup.
+    Member(Membership),
+    /// A lone color (`lone`): nothing is held. The task leaves it empty, and the way back
+    /// joins it like any move (alone again, unless others joined it meanwhile); holding it
+    /// would give it a queue.
+    Lone(Color),
+}
 
 impl HeldColor {
     pub(crate) fn color(&self) -> Color {
-        self.0.queue().color
+        match self {
+            HeldColor::Member(membership) => membership.queue().color,
+            HeldColor::Lone(color) => *color,
+        }
     }
 }
 
 /// Holds the color being polled on this thread (see [`HeldColor`]); `None` outside any task.
 pub(crate) fn hold_current_color() -> Option<HeldColor> {
-    context(|ctx| {
-        let queue = ctx?.poll.current.get();
-        if queue.is_null() {
-            return None;
+    context(|ctx| match ctx?.poll.current.get() {
+        Current::None => None,
+        Current::Queue(queue) => {
+            // SAFETY: `current` is set while its owner holds a strong reference; the color
+            // has a member (the task being polled), so joining it needs no map lookup.
+            let queue = unsafe { clone_queue(queue) };
+            Some(HeldColor::Member(Membership::join_member(queue)))
         }
-        // SAFETY: `current` is set while its owner holds a strong reference; the color has a
-        // member (the task being polled), so joining it needs no map lookup.
-        let queue = unsafe { clone_queue(queue) };
-        Some(HeldColor(Membership::join_member(queue)))
+        // SAFETY: the task is being polled here: alive.
+        Current::Lone(task) => Some(HeldColor::Lone(unsafe { TaskColor::of(task) }.color())),
     })
 }
 
@@ -132,13 +152,16 @@ pub(crate) fn request_recolor(color: Color) -> Option<Color> {
 
 /// Asks the runner to move the task being polled back to a held color after this poll.
 pub(crate) fn request_return(held: &HeldColor) -> Option<Color> {
-    request_move(Move::Joined(held.0.another()))
+    request_move(match held {
+        HeldColor::Member(membership) => Move::Joined(membership.another()),
+        HeldColor::Lone(color) => Move::Color(*color),
+    })
 }
 
 fn request_move(to: Move) -> Option<Color> {
     context(|ctx| {
         let ctx = ctx?;
-        let current = ctx.current_queue()?.color;
+        let current = ctx.current_color()?;
         ctx.poll.pending_move.set(Some(to));
         Some(current)
     })
@@ -150,7 +173,7 @@ fn request_move(to: Move) -> Option<Color> {
 pub(crate) struct Inline {
     queue: InlineQueue,
     /// The color the poll was in before the section.
-    prev: *const ColorQueue,
+    prev: Current,
     /// The context of the thread polling the section. An `Inline` lives inside one poll on
     /// that thread (it is never stored in a future), and the context stays installed for
     /// longer than any poll.
@@ -218,10 +241,10 @@ pub(crate) fn enter_section(color: Color, may_retry: bool) -> Enter {
         let Some(ctx) = ctx else {
             return Enter::Outside;
         };
-        let Some(current) = ctx.current_queue() else {
+        let Some(current) = ctx.current_color() else {
             return Enter::Outside;
         };
-        if current.color == color {
+        if current == color {
             return Enter::Here;
         }
         // 2. No nesting inline.
@@ -251,7 +274,7 @@ pub(crate) fn enter_section(color: Color, may_retry: bool) -> Enter {
                 .set(Some(Move::Joined(queue.into_membership())));
             return Enter::Busy;
         }
-        let prev = ctx.poll.current.replace(queue.get());
+        let prev = ctx.poll.current.replace(Current::Queue(queue.get()));
         ctx.poll.inline.set(true);
         Enter::Inline(Inline { queue, prev, ctx })
     })

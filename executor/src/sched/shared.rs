@@ -11,13 +11,16 @@ use crossbeam_deque::{Injector, Stealer};
 use crossbeam_utils::CachePadded;
 
 use super::color_queue::ColorQueue;
-use super::colors::ColorMap;
+use super::colors::{self, ColorMap};
 use super::context::context;
+use super::membership::TaskColor;
 use super::park::{Idle, Parker};
 use crate::blocking::BlockingPool;
 use crate::driver::Driver;
 use crate::metrics::WorkerCounters;
 use crate::sync::lock;
+use crate::task::Notified;
+use crate::Color;
 
 /// Runtime settings the scheduler needs.
 pub(crate) struct Config {
@@ -32,8 +35,8 @@ pub(crate) struct Config {
 /// on its own cache lines, so a thread scheduling onto this worker does not miss on the lines
 /// the worker writes on every poll (its counters).
 pub(crate) struct Remote {
-    pub(crate) stealer: Stealer<Arc<ColorQueue>>,
-    pub(crate) inbox: Injector<Arc<ColorQueue>>,
+    pub(crate) stealer: Stealer<Runnable>,
+    pub(crate) inbox: Injector<Runnable>,
     pub(crate) parker: CachePadded<Parker>,
     /// Written only by the worker.
     pub(crate) metrics: CachePadded<WorkerCounters>,
@@ -64,7 +67,7 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
-    pub(crate) fn new(stealers: Vec<Stealer<Arc<ColorQueue>>>, config: Config) -> Shared {
+    pub(crate) fn new(stealers: Vec<Stealer<Runnable>>, config: Config) -> Shared {
         let Config {
             driver,
             steal,
@@ -180,30 +183,84 @@ impl Shared {
     /// `queue` went `Idle -> Scheduled` (the caller holds its only handle): put it in a run queue.
     pub(crate) fn schedule_color(&self, queue: Arc<ColorQueue>) {
         let home = queue.home.load(Relaxed);
-        let pushed = context(|ctx| match ctx {
-            Some(ctx) => ctx.push_local(self, home, queue),
-            None => Err(queue),
-        });
-        let queue = match pushed {
+        self.schedule_to(Runnable::Color(queue), home);
+    }
+
+    /// A lone color's task was notified (`lone`): it runs on the worker that woke it, like a
+    /// color queued on its home; woken off the workers, it goes to the inbox of its color's
+    /// hash home.
+    pub(crate) fn schedule_lone(&self, task: Notified, color: Color) {
+        let runnable = Runnable::Task(task);
+        let pushed =
+            context(
+                |ctx| match ctx.and_then(|ctx| Some((ctx, ctx.worker_of(self)?.index))) {
+                    Some((ctx, index)) => ctx.push_local(self, index, runnable),
+                    None => Err(runnable),
+                },
+            );
+        match pushed {
             Ok(others_queued) => {
-                // Alone in the deque, the color runs right after the current poll, on this
-                // worker: waking an idle worker would only make it race us for it (tokio's LIFO
-                // slot makes the same trade). With others queued, a thief can help.
                 if others_queued {
                     self.notify_one();
                 }
-                return;
             }
-            Err(queue) => queue,
-        };
+            Err(runnable) => self.to_inbox(runnable, self.hash_home(color)),
+        }
+    }
+
+    /// Schedules `runnable` the way its kind is scheduled.
+    pub(crate) fn schedule(&self, runnable: Runnable) {
+        match runnable {
+            Runnable::Color(queue) => self.schedule_color(queue),
+            Runnable::Task(task) => {
+                // SAFETY: the notification keeps the task alive.
+                let color = unsafe { TaskColor::of(task.raw()) }.color();
+                self.schedule_lone(task, color);
+            }
+        }
+    }
+
+    /// The worker a color's hash picks (the paper's home of a color).
+    pub(crate) fn hash_home(&self, color: Color) -> usize {
+        (colors::mix(color) % self.workers.len() as u64) as usize
+    }
+
+    /// Puts `runnable` in a run queue: this thread's local deque if it is `home`'s worker, else
+    /// `home`'s inbox (unparking it, or another worker to steal).
+    pub(crate) fn schedule_to(&self, runnable: Runnable, home: usize) {
+        let pushed = context(|ctx| match ctx {
+            Some(ctx) => ctx.push_local(self, home, runnable),
+            None => Err(runnable),
+        });
+        match pushed {
+            Ok(others_queued) => {
+                // Alone in the deque, it runs right after the current poll, on this worker:
+                // waking an idle worker would only make it race us for it (tokio's LIFO slot
+                // makes the same trade). With others queued, a thief can help.
+                if others_queued {
+                    self.notify_one();
+                }
+            }
+            Err(runnable) => self.to_inbox(runnable, home),
+        }
+    }
+
+    fn to_inbox(&self, runnable: Runnable, home: usize) {
         let remote = &self.workers[home];
-        remote.inbox.push(queue);
+        remote.inbox.push(runnable);
         remote.remote_schedules.fetch_add(1, Relaxed);
         if !self.unpark_worker(home) {
             // The home is awake (busy, or about to look): let an idle worker steal if it can.
             self.notify_one();
         }
     }
+}
+
+/// What run queues hold: a color's queue (its one handle while `Scheduled`), or a lone color's
+/// task (its one notification; see `lone`).
+pub(crate) enum Runnable {
+    Color(Arc<ColorQueue>),
+    Task(Notified),
 }
 
 impl Drop for Shared {

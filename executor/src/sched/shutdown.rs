@@ -14,7 +14,8 @@
 //!    notifications.
 //! 5. Drop the future of every live task, one at a time, so S1 still holds. The tasks of a
 //!    color still `Running` (its worker is stuck, or is the caller's) are left alone, never
-//!    dropped under their owner's feet; they leak, as tokio's do.
+//!    dropped under their owner's feet; they leak, as tokio's do. A lone color's task is
+//!    dropped unless it is running (`RawTask::shutdown` takes it only when idle).
 //! 6. Empty the inboxes and clear the color map, which breaks the cycle between the queues
 //!    and the shared state they point at.
 //! 7. Shut the blocking pool: queued closures are cancelled; running ones are waited for
@@ -109,7 +110,8 @@ pub(crate) fn shutdown(
     shared.colors.close();
 
     // 4. No more wakes; drop the queued ones.
-    for queue in shared.colors.queues() {
+    let (queues, lone) = shared.colors.entries();
+    for queue in &queues {
         let mut queued = queue.tasks.close();
         while let Some(task) = queued.pop() {
             if !is_handoff(task) {
@@ -121,10 +123,13 @@ pub(crate) fn shutdown(
 
     // 5. Drop every live task's future, but those of a color that still runs.
     let mut members = Vec::new();
-    for queue in shared.colors.queues() {
-        // A color not `Running` now never runs again: its queue is closed.
-        let running = queue.tasks.state() == RunState::Running;
+    for queue in &queues {
         queue.tasks.members_snapshot(&mut members);
+        // A color not `Running` now never runs again: its queue is closed. One `Running` for
+        // a lone task's runner that has not adopted it yet (`lone`) runs only if that task
+        // runs: its worker is stuck in it.
+        let running = queue.tasks.state() == RunState::Running
+            && (!queue.tasks.is_awaiting() || members.iter().any(|t| t.is_running()));
         for task in members.drain(..) {
             if running {
                 // SAFETY: the reference `members_snapshot` took for us.
@@ -134,6 +139,12 @@ pub(crate) fn shutdown(
                 unsafe { task.shutdown() };
             }
         }
+    }
+    for task in lone {
+        // A lone color runs exactly when its task does; `shutdown` leaves a running task
+        // alone (its worker is stuck in it).
+        // SAFETY: `entries` took the reference we give up here.
+        unsafe { task.shutdown() };
     }
 
     // 6. Empty the inboxes, clear the map.

@@ -1,7 +1,6 @@
 //! A worker thread: find a color, run a batch of its tasks, repeat; steal when out of work;
 //! park when there is none anywhere.
 
-use std::ptr;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,21 +9,24 @@ use crossbeam_deque::{Steal, Worker as Deque};
 
 use super::block_on::{hand_off, is_handoff};
 use super::color_queue::{ColorQueue, Turn};
-use super::colors::BURY_BATCH;
-use super::context::{enter, ThreadContext, WorkerLocal};
-use super::membership::{Leaving, TaskColor};
+use super::colors::Closed;
+use super::colors::{Buried, TaskJoin};
+use super::context::{enter as enter_context, Current, ThreadContext, WorkerLocal};
+use super::lone::{leave_lone, LeftLone};
+use super::membership::{clone_queue, Joined, Leaving, TaskColor};
 use super::section::Move;
-use super::shared::Shared;
-use super::task_list::Released;
-use super::{enter_queue, schedule, BATCH, DRIVER_INTERVAL, INBOX_INTERVAL};
+use super::shared::{Runnable, Shared};
+use super::task_list::{Batch, Released};
+use super::{enter, schedule, BATCH, DRIVER_INTERVAL, INBOX_INTERVAL};
 use crate::clock::coarse_now_ns;
 use crate::metrics::WorkerCounters;
 use crate::task::{Notified, RawTask, RunResult};
+use crate::Color;
 
 /// The worker thread's body: runs until the runtime shuts down.
-pub(crate) fn run(index: usize, shared: Arc<Shared>, deque: Deque<Arc<ColorQueue>>) {
+pub(crate) fn run(index: usize, shared: Arc<Shared>, deque: Deque<Runnable>) {
     let ctx = ThreadContext::new(shared.clone(), Some(WorkerLocal::new(index, deque)));
-    let _enter = enter(&ctx);
+    let _enter = enter_context(&ctx);
     let mut worker = Worker {
         index,
         shared,
@@ -35,7 +37,6 @@ pub(crate) fn run(index: usize, shared: Arc<Shared>, deque: Deque<Arc<ColorQueue
             .expect("a worker's context has its local part"),
         tick: 0,
         searching: false,
-        buried: Vec::new(),
         clock: coarse_now_ns(),
         rng: 0x9E37_79B9_7F4A_7C15 ^ (index as u64 + 1).wrapping_mul(0xD1B5_4A32_D192_ED03),
     };
@@ -52,8 +53,6 @@ struct Worker<'a> {
     tick: u32,
     searching: bool,
     rng: u64,
-    /// Queues of colors that lost their last member here, handed to the map in batches.
-    buried: Vec<Arc<ColorQueue>>,
     /// Coarse time at the end of the last poll (or of the last park): the next poll's start.
     clock: u64,
 }
@@ -61,19 +60,19 @@ struct Worker<'a> {
 impl Worker<'_> {
     fn run(&mut self) {
         while !self.shared.is_shutdown() {
-            if let Some(queue) = self.next_local() {
+            if let Some(runnable) = self.next_local() {
                 self.found_work();
                 self.share_backlog();
-                self.run_color(queue);
+                self.run_runnable(runnable, false);
                 continue;
             }
             if !self.searching && self.shared.steal {
                 self.searching = self.shared.idle.try_start_searching();
             }
             if self.searching {
-                if let Some(queue) = self.steal() {
+                if let Some(runnable) = self.steal() {
                     self.found_work();
-                    self.run_color(queue);
+                    self.run_runnable(runnable, true);
                     continue;
                 }
                 self.searching = false;
@@ -117,7 +116,7 @@ impl Worker<'_> {
         }
     }
 
-    fn next_local(&mut self) -> Option<Arc<ColorQueue>> {
+    fn next_local(&mut self) -> Option<Runnable> {
         self.tick = self.tick.wrapping_add(1);
         if self.tick % DRIVER_INTERVAL == 0 {
             self.maintenance();
@@ -136,11 +135,11 @@ impl Worker<'_> {
         self.local.deque.pop().or_else(|| self.pop_inbox())
     }
 
-    fn pop_inbox(&self) -> Option<Arc<ColorQueue>> {
+    fn pop_inbox(&self) -> Option<Runnable> {
         let inbox = &self.shared.workers[self.index].inbox;
         loop {
             match inbox.steal_batch_and_pop(&self.local.deque) {
-                Steal::Success(queue) => return Some(queue),
+                Steal::Success(runnable) => return Some(runnable),
                 Steal::Empty => return None,
                 Steal::Retry => continue,
             }
@@ -166,7 +165,7 @@ impl Worker<'_> {
 
     /// Steals queued colors (half of a victim's deque, or a batch of its inbox), starting at a
     /// random victim. Each stolen color is whole: a queue handle, never part of one.
-    fn steal(&mut self) -> Option<Arc<ColorQueue>> {
+    fn steal(&mut self) -> Option<Runnable> {
         let n = self.shared.workers.len();
         let start = (self.next_rand() % n as u64) as usize;
         for i in 0..n {
@@ -177,14 +176,22 @@ impl Worker<'_> {
             let remote = &self.shared.workers[victim];
             let found = steal_from(|| remote.stealer.steal_batch_and_pop(&self.local.deque))
                 .or_else(|| steal_from(|| remote.inbox.steal_batch_and_pop(&self.local.deque)));
-            if let Some(queue) = found {
+            if let Some(runnable) = found {
                 // The colors taken are counted when they run here (`run_color`): a color can be
                 // stolen back before it runs, and then it never moved.
                 WorkerCounters::bump(&self.metrics().steals);
-                return Some(queue);
+                return Some(runnable);
             }
         }
         None
+    }
+
+    /// Runs what this worker popped from a run queue. `stolen`: it came from another worker.
+    fn run_runnable(&mut self, runnable: Runnable, stolen: bool) {
+        match runnable {
+            Runnable::Color(queue) => self.run_color(queue),
+            Runnable::Task(task) => self.run_lone(task, stolen),
+        }
     }
 
     /// Runs a color this worker now owns (it popped it from a run queue): a batch of at most
@@ -193,8 +200,7 @@ impl Worker<'_> {
     fn run_color(&mut self, queue: Arc<ColorQueue>) {
         let previous_home = queue.home.swap(self.index, Relaxed);
         WorkerCounters::bump(&self.metrics().colors_run);
-        let queue_ptr = Arc::as_ptr(&queue);
-        let mut batch = queue.tasks.begin_run(BATCH);
+        let batch = queue.tasks.begin_run(BATCH);
         // A color from the next-run slot (the streak counts it) was made runnable here by tasks
         // moving into it: it was never queued elsewhere, so it was not stolen.
         let from_next = self.local.next_streak.get() > 0;
@@ -204,18 +210,87 @@ impl Worker<'_> {
             WorkerCounters::bump(&self.metrics().stolen_colors);
             WorkerCounters::add(&self.metrics().stolen_tasks, batch.len() as u64);
         }
-        self.ctx.poll.current.set(queue_ptr);
+        self.turn(queue, batch, None);
+    }
+
+    /// Runs a lone color (`lone`): its task, as often as it wakes itself while nothing else
+    /// waits on this worker (a turn each). If the color becomes shared during a run (the task
+    /// spawns into it, or a joiner's queue is adopted), the rest is a turn of its new queue.
+    fn run_lone(&mut self, task: Notified, stolen: bool) {
+        WorkerCounters::bump(&self.metrics().colors_run);
+        if stolen {
+            WorkerCounters::bump(&self.metrics().stolen_colors);
+            WorkerCounters::bump(&self.metrics().stolen_tasks);
+        }
+        let raw = task.raw();
+        let mut task = task;
+        loop {
+            self.ctx.poll.current.set(Current::Lone(raw));
+            WorkerCounters::bump(&self.metrics().polls);
+            let result = RawTask::run(task);
+            self.time_poll();
+            let request = self.ctx.poll.pending_move.take();
+            let current = self.ctx.poll.current.replace(Current::None);
+            if let Current::Queue(queue) = current {
+                // The color became shared: this worker owns its queue now.
+                // SAFETY: the task's membership (or, if it completed, its entry in this turn's
+                // released list) keeps the queue alive.
+                let queue = unsafe { clone_queue(queue) };
+                let requeue = match result {
+                    RunResult::Requeue(task) => match request {
+                        Some(to) if to.leaves(&queue) => {
+                            self.move_task(&queue, task, to);
+                            None
+                        }
+                        _ => Some(task),
+                    },
+                    RunResult::Done => None,
+                };
+                self.turn(queue, Batch::default(), requeue);
+                return;
+            }
+            let RunResult::Requeue(again) = result else {
+                return;
+            };
+            // SAFETY: the notification keeps the task alive.
+            let color = unsafe { TaskColor::of(raw) }.color();
+            match request {
+                Some(to) if to.leaves_lone(color) => return self.move_lone(again, to),
+                _ => {}
+            }
+            if !self.may_continue() {
+                // Back of our deque; with other colors there, an idle worker may steal.
+                self.local.deque.push(Runnable::Task(again));
+                if self.local.deque.len() > 1 {
+                    self.shared.notify_one();
+                }
+                return;
+            }
+            WorkerCounters::bump(&self.metrics().colors_run);
+            task = again;
+        }
+    }
+
+    /// Runs `batch` of `queue`, a color this worker owns (`Running`), then further batches
+    /// while nothing else waits here. `requeue`: a task of the color to queue at its tail with
+    /// the end of the first batch.
+    fn turn(&mut self, queue: Arc<ColorQueue>, mut batch: Batch, mut requeue: Option<Notified>) {
+        let queue_ptr = Arc::as_ptr(&queue);
+        self.ctx.poll.current.set(Current::Queue(queue_ptr));
         loop {
             // A task of this color woken during the last poll of the batch: queued together
             // with the end of the turn (one lock); no poll of this color happens in between.
-            let mut requeue = None;
             while let Some(task) = batch.pop() {
                 if is_handoff(task) {
                     // A `block_on` caller is next in this color: give it the color (still
                     // `Running`), with the rest of the batch back at the head.
+                    debug_assert!(
+                        requeue.is_none(),
+                        "a requeue comes only after a whole batch"
+                    );
                     let released = self.local.released.take();
                     queue.tasks.put_back_front(batch, released);
-                    self.ctx.poll.current.set(ptr::null());
+                    self.ctx.poll.current.set(Current::None);
                     self.retire(&queue, released);
                     // SAFETY: `task` is a handoff node queued by `acquire_or_enqueue`; its
                     // owner waits for exactly this.
@@ -228,14 +303,14 @@ impl Worker<'_> {
                 let notified = unsafe { Notified::from_raw(task) };
                 let result = RawTask::run(notified);
                 self.time_poll();
-                let recolor = self.ctx.poll.pending_move.take();
+                let request = self.ctx.poll.pending_move.take();
                 if let RunResult::Requeue(notified) = result {
-                    match recolor {
+                    match request {
                         Some(to) if to.leaves(&queue) => self.move_task(&queue, notified, to),
                         _ => {
-                            // SAFETY: a requeued task's notification gives the right to read
-                            // its color.
-                            let same = unsafe { TaskColor::queue_of(notified.raw()) } == queue_ptr;
+                            // SAFETY: a requeued task's notification keeps it alive.
+                            let part = unsafe { TaskColor::of(notified.raw()) };
+                            let same = part.queue() == queue_ptr;
                             if same && batch.is_empty() {
                                 requeue = Some(notified);
                             } else {
@@ -247,17 +322,18 @@ impl Worker<'_> {
             }
             let keep_going = self.may_continue();
             let released = self.local.released.take();
-            let turn = queue
-                .tasks
-                .finish_turn(requeue, keep_going.then_some(BATCH), released);
+            let turn =
+                queue
+                    .tasks
+                    .finish_turn(requeue.take(), keep_going.then_some(BATCH), released);
             // Dropping the released tasks may run user `Drop` code (a join waker's): it must
             // not look like it runs in this color, which may already run elsewhere.
-            self.ctx.poll.current.set(ptr::null());
+            self.ctx.poll.current.set(Current::None);
             self.retire(&queue, released);
             match turn {
                 Turn::Continue(next) => {
                     WorkerCounters::bump(&self.metrics().colors_run);
-                    self.ctx.poll.current.set(queue_ptr);
+                    self.ctx.poll.current.set(Current::Queue(queue_ptr));
                     batch = next;
                 }
                 Turn::Rescheduled { moved_in: true } => {
@@ -269,7 +345,7 @@ impl Worker<'_> {
                 Turn::Rescheduled { moved_in: false } => {
                     // More arrived: back of our deque (we are its home now). If other colors
                     // wait there too, an idle worker may come and steal.
-                    self.local.deque.push(queue);
+                    self.local.deque.push(Runnable::Color(queue));
                     if self.local.deque.len() > 1 {
                         self.shared.notify_one();
                     }
@@ -304,21 +380,101 @@ impl Worker<'_> {
     /// from a short section to long work of its own would keep the section's color busy
     /// meanwhile, so every other task wanting that color would queue behind it.
     fn move_task(&mut self, from: &Arc<ColorQueue>, task: Notified, target: Move) {
-        let Ok(to) = target.join(self.ctx) else {
+        let raw = task.raw();
+        let Ok((color, joined)) = self.join_target(raw, target) else {
             // Shutting down: stay in `from` (the shutdown walk drops it there).
             drop(task);
             return;
         };
-        let raw = task.raw();
         // A task is in one member list at a time: leave `from`'s before joining `to`'s.
         from.tasks.remove_member(raw);
-        // SAFETY: we hold the task's notification: the right to change its color.
-        let left = unsafe { TaskColor::replace(raw, Some(to)) };
-        if let Some(queue) = enter_queue(task, Some(self.index), true) {
-            self.ctx.schedule_next(queue);
+        self.finish_move(task, color, joined);
+    }
+
+    /// Moves a lone color's task that asked for it (S6) to `target`, as
+    /// [`move_task`](Self::move_task) does from a shared color.
+    fn move_lone(&mut self, task: Notified, target: Move) {
+        let raw = task.raw();
+        let Ok((color, joined)) = self.join_target(raw, target) else {
+            drop(task);
+            return;
+        };
+        match leave_lone(&self.shared, raw) {
+            LeftLone::Left(entry) => {
+                // The entry's reference is the old holder's, which `finish_move` hands on.
+                let _ = entry.into_raw();
+                self.finish_move(task, color, joined);
+            }
+            LeftLone::Shared(queue) => {
+                // A joiner had made the color shared: the task was a member of `queue`, which
+                // this worker adopted and now owns; it leaves it like any member, and the
+                // turn this worker took over ends.
+                queue.tasks.remove_member(raw);
+                self.finish_move(task, color, joined);
+                if queue.tasks.finish_run() {
+                    self.shared.schedule_color(queue);
+                }
+            }
         }
-        if let Some(empty) = left.and_then(|m| m.leave()) {
-            self.buried.push(empty);
+    }
+
+    /// Joins `target` for a moving task (whose notification this worker holds): alone if the
+    /// color is empty (or fresh and free), else as a member. Named colors go through this
+    /// worker's color cache, which keeps them shared.
+    fn join_target(&self, task: RawTask, target: Move) -> Result<(Color, Joined), Closed> {
+        let color = match target {
+            Move::Joined(membership) => {
+                return Ok((membership.queue().color, Joined::Member(membership)))
+            }
+            Move::Color(color) if !color.is_fresh() => {
+                let membership = self.ctx.join(color)?;
+                return Ok((color, Joined::Member(membership)));
+            }
+            Move::Color(color) => color,
+        };
+        // A reference for a lone entry, in case the color is free.
+        task.ref_inc();
+        // SAFETY: the reference just taken goes to the map on `Lone`.
+        let joined = unsafe {
+            self.shared
+                .colors
+                .join_task(&self.shared, color, Some(self.index), task)
+        };
+        match joined {
+            Ok(TaskJoin::Lone) => Ok((color, Joined::Lone(self.shared.clone()))),
+            Ok(TaskJoin::Member(membership)) => {
+                // SAFETY: the reference taken above, not used; the notification holds another.
+                unsafe { task.drop_ref() };
+                Ok((color, Joined::Member(membership)))
+            }
+            Err(closed) => {
+                // SAFETY: as above.
+                unsafe { task.drop_ref() };
+                Err(closed)
+            }
+        }
+    }
+
+    /// The moving task, out of its old color's lists, takes its new color `joined` and enters
+    /// it. Its old membership (if it had one) leaves; if it now is lone, its old holder's
+    /// scheduler reference is dropped (the new entry took one of its own).
+    fn finish_move(&mut self, task: Notified, color: Color, joined: Joined) {
+        let raw = task.raw();
+        let lone = matches!(joined, Joined::Lone(_));
+        // SAFETY: we hold the task's notification: the right to change its color.
+        let left = unsafe { TaskColor::of(raw).set(color, joined) };
+        if lone {
+            // SAFETY: the old member list's (or entry's) reference; the notification holds
+            // another, so it is not the last.
+            unsafe { raw.drop_ref() };
+        }
+        match enter(task, Some(self.index), true) {
+            Some(Runnable::Color(queue)) => self.ctx.schedule_next(queue),
+            Some(Runnable::Task(task)) => self.ctx.schedule_next_lone(task),
+            None => {}
+        }
+        if let Some(empty) = left.and_then(Joined::membership).and_then(|m| m.leave()) {
+            self.bury(Buried::Queue(empty));
         }
     }
 
@@ -331,16 +487,14 @@ impl Worker<'_> {
         let mut leaving = Leaving::new(queue.clone());
         released.for_each(|task| {
             // SAFETY: we ran the task to completion in this turn; no one else touches the
-            // color of a completed task.
-            if let Some(membership) = unsafe { TaskColor::replace(task, None) } {
+            // color of a completed task, and the member list's reference keeps it alive.
+            let joined = unsafe { TaskColor::of(task).take() };
+            if let Some(membership) = joined.and_then(Joined::membership) {
                 leaving.add(membership);
             }
         });
         if let Some(empty) = leaving.finish() {
-            self.buried.push(empty);
-            if self.buried.len() >= BURY_BATCH {
-                self.flush_buried();
-            }
+            self.bury(Buried::Queue(empty));
         }
         while let Some(task) = released.pop() {
             // SAFETY: the member list's reference, kept until now.
@@ -348,12 +502,12 @@ impl Worker<'_> {
         }
     }
 
+    fn bury(&mut self, buried: Buried) {
+        self.local.bury(&self.shared, buried);
+    }
+
     fn flush_buried(&mut self) {
-        if self.buried.is_empty() {
-            return;
-        }
-        let batch = std::mem::replace(&mut self.buried, Vec::with_capacity(BURY_BATCH));
-        self.shared.colors.bury(batch);
+        self.local.flush_buried(&self.shared);
     }
 
     /// Whether the worker may run another batch of the current color at once: nothing else
@@ -409,7 +563,7 @@ impl Worker<'_> {
     }
 }
 
-fn steal_from(mut f: impl FnMut() -> Steal<Arc<ColorQueue>>) -> Option<Arc<ColorQueue>> {
+fn steal_from(mut f: impl FnMut() -> Steal<Runnable>) -> Option<Runnable> {
     loop {
         match f() {
             Steal::Success(queue) => return Some(queue),

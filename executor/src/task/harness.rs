@@ -86,19 +86,25 @@ unsafe fn run<F: Future, S: Schedule>(ptr: NonNull<Header>) -> RunResult {
             unsafe { complete(cell, raw, Err(err)) };
             RunResult::Done
         }
-        Ok(Poll::Pending) => match cell.head.header.state.transition_to_idle() {
-            TransitionToIdle::Ok => RunResult::Done,
-            // SAFETY: the runner's reference became the notification's.
-            TransitionToIdle::OkNotified => RunResult::Requeue(unsafe { Notified::from_raw(raw) }),
-            TransitionToIdle::OkDealloc => {
-                // SAFETY: that was the last reference.
-                unsafe { dealloc::<F, S>(ptr) };
-                RunResult::Done
-            }
-            TransitionToIdle::Cancelled => {
-                // SAFETY: still RUNNING.
-                unsafe { cancel_and_complete(cell, raw) };
-                RunResult::Done
+        Ok(Poll::Pending) => loop {
+            match cell.head.header.state.transition_to_idle() {
+                TransitionToIdle::Ok => return RunResult::Done,
+                TransitionToIdle::OkNotified => {
+                    // SAFETY: the runner's reference became the notification's.
+                    return RunResult::Requeue(unsafe { Notified::from_raw(raw) });
+                }
+                TransitionToIdle::OkDealloc => {
+                    // SAFETY: that was the last reference.
+                    unsafe { dealloc::<F, S>(ptr) };
+                    return RunResult::Done;
+                }
+                TransitionToIdle::Cancelled => {
+                    // SAFETY: still RUNNING.
+                    unsafe { cancel_and_complete(cell, raw) };
+                    return RunResult::Done;
+                }
+                // Still RUNNING: the scheduler's part is ours to update.
+                TransitionToIdle::Rebind => S::rebind(raw),
             }
         },
     }
@@ -143,6 +149,10 @@ unsafe fn complete<F: Future, S: Schedule>(
     cell.stage
         .with_mut(|stage| unsafe { *stage = Stage::Finished(output) });
     let snapshot = cell.head.header.state.transition_to_complete();
+    if snapshot.is_rebind() {
+        // Set before completion; nothing sets it now. The completer acts for the runner.
+        S::rebind(raw);
+    }
     let _ = panic::catch_unwind(AssertUnwindSafe(|| {
         if !snapshot.is_join_interested() {
             // No one will read the output: drop it here, still inside the task's color.

@@ -11,7 +11,7 @@
 //!
 //! ```text
 //! Header { state, vtable, queue_next, list_prev, list_next }   40 bytes
-//! scheduler: S          the scheduler's part (hue's: the task's color membership, 8 bytes)
+//! scheduler: S          the scheduler's part (hue's: the task's color, 16 bytes)
 //! stage: Running(F) | Finished(Result<F::Output, JoinError>) | Consumed
 //! join_waker: Option<Waker>
 //! ```
@@ -25,9 +25,9 @@
 //!   task's color, so a future is only ever polled or dropped inside its color's exclusion,
 //!   which is what S1 needs for `Drop` code too.
 //! - `join_waker`: see [`state`] (`JOIN_WAKER`).
-//! - `scheduler`: read or written only by a thread that holds the right to schedule or run
-//!   the task: the runner, or the holder of a [`Notified`] (a transition that returned
-//!   `Submit` made one). Dropped with the allocation.
+//! - `scheduler`: the scheduler's own type, shared by reference; it states its own rules (hue's
+//!   `TaskColor`: changed only by the holder of `RUNNING`, or of the task's one notification,
+//!   or of a claim). Dropped with the allocation.
 //! - `queue_next`: owned by whoever holds the task in a run queue (hue: the color queue's
 //!   lock while the task is queued there, or the worker's private batch after it took the task
 //!   out under that lock).
@@ -48,6 +48,7 @@ mod waker;
 pub use error::JoinError;
 pub use join::JoinHandle;
 pub(crate) use raw::{Header, Notified, RawTask, RunResult, Vtable};
+pub(crate) use state::Claim;
 
 /// What the task lifecycle needs from a scheduler. Every task stores a value of the
 /// implementing type (its scheduler's part, see the module docs), and the lifecycle calls
@@ -62,4 +63,10 @@ pub(crate) trait Schedule: Send + Sized + 'static {
     /// with its own; `false` if the scheduler keeps it and drops it later with
     /// [`RawTask::drop_ref`].
     fn release(task: RawTask) -> bool;
+
+    /// `REBIND` is set (the scheduler flagged the task with [`RawTask::try_claim`] while it
+    /// was running or notified): the caller holds `RUNNING` (or just completed the task) and
+    /// must update the task's scheduler part as the flag asked, then
+    /// [`RawTask::clear_rebind`]. Called before the task's runner gives up `RUNNING`.
+    fn rebind(task: RawTask);
 }

@@ -7,7 +7,7 @@ use std::ptr::NonNull;
 use std::task::Waker;
 
 use super::harness;
-use super::state::State;
+use super::state::{Claim, State};
 use super::{JoinError, Schedule};
 use crate::loom::UnsafeCell;
 
@@ -71,9 +71,10 @@ pub(crate) enum RunResult {
 #[repr(C)]
 pub(crate) struct Head<S> {
     pub(crate) header: Header,
-    /// The scheduler's per-task value (hue's: the color the task is a member of); see the
-    /// module invariants for who may touch it.
-    pub(crate) scheduler: UnsafeCell<S>,
+    /// The scheduler's per-task value (hue's: the color the task is a member of). Shared by
+    /// reference: its type makes its own rules for who may change what (see the module
+    /// invariants).
+    pub(crate) scheduler: S,
 }
 
 /// The typed allocation.
@@ -120,7 +121,7 @@ impl RawTask {
         let cell = Box::new(Cell {
             head: Head {
                 header: Header::new(harness::vtable::<F, S>()),
-                scheduler: UnsafeCell::new(scheduler),
+                scheduler,
             },
             stage: UnsafeCell::new(Stage::Running(future)),
             join_waker: UnsafeCell::new(None),
@@ -150,18 +151,48 @@ impl RawTask {
         unsafe { (raw.header().vtable.run)(raw.ptr) }
     }
 
-    /// Runs `f` on the scheduler's part of the task.
+    /// The scheduler's part of the task.
     ///
     /// # Safety
-    /// The task was made by [`RawTask::new`] with scheduler type `S`, and the caller holds the
-    /// right to touch that part (module invariants: it schedules or runs the task).
-    pub(crate) unsafe fn with_scheduler<S, R>(self, f: impl FnOnce(&mut S) -> R) -> R {
+    /// The task was made by [`RawTask::new`] with scheduler type `S`, and the caller keeps it
+    /// alive (owns a reference) for `'a`.
+    pub(crate) unsafe fn scheduler<'a, S>(self) -> &'a S {
         // SAFETY: `Cell` is `repr(C)` with its `Head<S>` first, so the header pointer is also a
-        // pointer to the head (the caller guarantees `S`); by the caller's contract no one else
-        // touches the value during `f`.
-        let head = unsafe { self.ptr.cast::<Head<S>>().as_ref() };
-        // SAFETY: as above.
-        head.scheduler.with_mut(|s| f(unsafe { &mut *s }))
+        // pointer to the head (the caller guarantees `S` and the lifetime).
+        &unsafe { self.ptr.cast::<Head<S>>().as_ref() }.scheduler
+    }
+
+    /// Claims the task for its scheduler, or flags it (see [`State::try_claim`]).
+    pub(crate) fn try_claim(self) -> Claim {
+        self.header().state.try_claim()
+    }
+
+    /// Gives back a claim; `Some` if the task was notified meanwhile (see
+    /// [`State::release_claim`]).
+    ///
+    /// # Safety
+    /// The caller holds the claim ([`Claim::Claimed`]) and gives it up.
+    pub(crate) unsafe fn release_claim(self) -> Option<Notified> {
+        // SAFETY: on `true` the claim's reference became the notification's.
+        self.header()
+            .state
+            .release_claim()
+            .then(|| unsafe { Notified::from_raw(self) })
+    }
+
+    /// Whether the task has completed.
+    pub(crate) fn is_complete(self) -> bool {
+        self.header().state.load().is_complete()
+    }
+
+    /// Whether the task is being run (or claimed) right now.
+    pub(crate) fn is_running(self) -> bool {
+        self.header().state.load().is_running()
+    }
+
+    /// `Schedule::rebind` did its work.
+    pub(crate) fn clear_rebind(self) {
+        self.header().state.clear_rebind();
     }
 
     pub(crate) fn ref_inc(self) {

@@ -9,6 +9,9 @@
 //! | `CANCELLED`    | abort or shutdown asked the task to stop; the next run drops it    |
 //! | `JOIN_INTEREST`| the `JoinHandle` exists; it owns the output once `COMPLETE`        |
 //! | `JOIN_WAKER`   | the join-waker slot holds a waker that the runtime may read        |
+//! | `REBIND`       | the scheduler changed what the task belongs to while it was        |
+//! |                | running or notified: the holder of `RUNNING` must call             |
+//! |                | `Schedule::rebind` before giving `RUNNING` up                      |
 //! | refs (rest)    | references: the `JoinHandle`, the scheduler (hue: the color's      |
 //! |                | member list), one per queued                                       |
 //! |                | notification, one per `Waker`                                      |
@@ -32,7 +35,8 @@ const NOTIFIED: usize = 0b00_0100;
 const CANCELLED: usize = 0b00_1000;
 const JOIN_INTEREST: usize = 0b01_0000;
 const JOIN_WAKER: usize = 0b10_0000;
-const REF_SHIFT: usize = 6;
+const REBIND: usize = 0b100_0000;
+const REF_SHIFT: usize = 7;
 const REF_ONE: usize = 1 << REF_SHIFT;
 
 /// A new task: referenced by its `JoinHandle`, its scheduler and its first notification (it
@@ -66,6 +70,9 @@ impl Snapshot {
     pub(crate) fn is_join_waker_set(self) -> bool {
         self.0 & JOIN_WAKER != 0
     }
+    pub(crate) fn is_rebind(self) -> bool {
+        self.0 & REBIND != 0
+    }
     pub(crate) fn ref_count(self) -> usize {
         self.0 >> REF_SHIFT
     }
@@ -83,6 +90,7 @@ impl std::fmt::Debug for Snapshot {
             .field("cancelled", &self.is_cancelled())
             .field("join_interest", &self.is_join_interested())
             .field("join_waker", &self.is_join_waker_set())
+            .field("rebind", &self.is_rebind())
             .field("refs", &self.ref_count())
             .finish()
     }
@@ -115,6 +123,24 @@ pub(crate) enum TransitionToIdle {
     OkDealloc,
     /// Aborted during the poll: still `RUNNING`; drop the future and complete.
     Cancelled,
+    /// `REBIND` is set: still `RUNNING`, nothing changed; call `Schedule::rebind`, then try
+    /// again.
+    Rebind,
+}
+
+/// What [`State::try_claim`] did.
+#[must_use]
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Claim {
+    /// The task is complete: nothing to claim.
+    Complete,
+    /// The task was idle (neither running nor notified): the caller now holds `RUNNING` and a
+    /// reference, and gives both back with [`State::release_claim`]. No notification exists
+    /// while it holds them.
+    Claimed,
+    /// The task is running or notified: `REBIND` is set, and whoever holds (or next takes)
+    /// `RUNNING` calls `Schedule::rebind` before giving it up.
+    Flagged,
 }
 
 /// What a waker must do.
@@ -188,6 +214,9 @@ impl State {
     pub(crate) fn transition_to_idle(&self) -> TransitionToIdle {
         self.fetch_update_action(|s| {
             debug_assert!(s.is_running());
+            if s.is_rebind() {
+                return (TransitionToIdle::Rebind, None);
+            }
             if s.is_cancelled() {
                 return (TransitionToIdle::Cancelled, None);
             }
@@ -293,6 +322,44 @@ impl State {
             }
             (idle, Some(Snapshot(next)))
         })
+    }
+
+    /// The scheduler wants to change what the task belongs to. If the task is idle, take
+    /// `RUNNING` (and a reference) so the caller may do it now; if it is running or notified,
+    /// leave it to the holder of `RUNNING` (set `REBIND`).
+    pub(crate) fn try_claim(&self) -> Claim {
+        self.fetch_update_action(|s| {
+            if s.is_complete() {
+                (Claim::Complete, None)
+            } else if s.is_running() || s.is_notified() {
+                (Claim::Flagged, Some(Snapshot(s.0 | REBIND)))
+            } else {
+                (Claim::Claimed, Some(Snapshot((s.0 | RUNNING) + REF_ONE)))
+            }
+        })
+    }
+
+    /// Gives back a [`Claim::Claimed`]. Returns `true` if the task was woken (or aborted)
+    /// meanwhile: the claim's reference became that notification's, and the caller queues
+    /// the task. `false`: the reference was dropped (it was not the last: the scheduler holds
+    /// one).
+    #[must_use]
+    pub(crate) fn release_claim(&self) -> bool {
+        self.fetch_update_action(|s| {
+            debug_assert!(s.is_running() && !s.is_complete());
+            let next = s.0 & !RUNNING;
+            if s.is_notified() {
+                (true, Some(Snapshot(next)))
+            } else {
+                debug_assert!(s.ref_count() >= 2);
+                (false, Some(Snapshot(next - REF_ONE)))
+            }
+        })
+    }
+
+    /// `Schedule::rebind` did what `REBIND` asked for.
+    pub(crate) fn clear_rebind(&self) {
+        self.val.fetch_and(!REBIND, AcqRel);
     }
 
     pub(crate) fn ref_inc(&self) {

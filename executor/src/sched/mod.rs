@@ -5,7 +5,9 @@
 //!
 //! - Each active color has one [`ColorQueue`]: a FIFO of its runnable tasks and a run state
 //!   (see [`color_queue`]). A worker's run queue holds *colors*: stealing a color moves one
-//!   handle, so S1 holds by construction.
+//!   handle, so S1 holds by construction. A color whose only member is a task is *lone* and
+//!   has no queue: the task stands for its color in the map and in run queues, and its own
+//!   state word gives S1; a second member gives the color a queue ([`lone`]).
 //! - Each color has a **home** worker, first a hash of the color (as in the paper) — except a
 //!   [`Color::fresh`] color spawned on a worker, which starts on that worker (see
 //!   [`ColorQueue::initial_home`]) — then the last worker that ran it: a stolen color moves

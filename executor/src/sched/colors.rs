@@ -33,6 +33,7 @@
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
+use std::ptr::{self, NonNull};
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 use std::sync::atomic::{AtomicBool, AtomicUsize};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -40,7 +41,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use crossbeam_utils::CachePadded;
 
 use super::color_queue::ColorQueue;
-use super::membership::Membership;
+use super::membership::{clone_queue, Membership};
 use super::shared::Shared;
 use crate::sync::lock;
 use crate::task::RawTask;
@@ -77,6 +78,102 @@ pub(crate) enum Entry {
     Lone(LoneTask),
     /// The color's queue.
     Shared(Arc<ColorQueue>),
+}
+
+/// An [`Entry`] seen in the map.
+#[derive(Clone, Copy)]
+pub(crate) enum EntryRef<'a> {
+    Lone(RawTask),
+    Shared(&'a ColorQueue),
+}
+
+impl EntryRef<'_> {
+    /// The queue of a shared entry, with a strong reference of the caller's.
+    pub(crate) fn queue(self) -> Option<Arc<ColorQueue>> {
+        match self {
+            // SAFETY: the map's entry holds a strong reference for as long as this borrow.
+            EntryRef::Shared(queue) => Some(unsafe { clone_queue(queue) }),
+            EntryRef::Lone(_) => None,
+        }
+    }
+}
+
+/// An [`Entry`] packed into one word: the map holds one per active color, so its size is a
+/// large part of what a lone color costs. A task pointer with the low bit set (a lone task),
+/// or a queue pointer from `Arc::into_raw` (tasks and queues are 8-aligned).
+struct Packed(NonNull<()>);
+
+const LONE_BIT: usize = 1;
+
+// SAFETY: a `Packed` owns what it packs, a `LoneTask` or an `Arc<ColorQueue>`, both `Send`.
+unsafe impl Send for Packed {}
+
+impl Packed {
+    fn new(entry: Entry) -> Packed {
+        Packed(match entry {
+            Entry::Lone(lone) => lone
+                .into_raw()
+                .as_ptr()
+                .cast::<()>()
+                .map_addr(|a| a | LONE_BIT),
+            Entry::Shared(queue) => {
+                // SAFETY: `Arc::into_raw` is never null.
+                unsafe { NonNull::new_unchecked(Arc::into_raw(queue).cast_mut().cast()) }
+            }
+        })
+    }
+
+    fn get(&self) -> EntryRef<'_> {
+        if self.0.addr().get() & LONE_BIT != 0 {
+            let task = self.0.as_ptr().map_addr(|a| a & !LONE_BIT).cast();
+            // SAFETY: a task pointer with its low bit set, so not null once cleared.
+            EntryRef::Lone(RawTask::from_raw(unsafe { NonNull::new_unchecked(task) }))
+        } else {
+            // SAFETY: the packed `Arc` keeps the queue alive while `self` is borrowed.
+            EntryRef::Shared(unsafe { self.0.cast::<ColorQueue>().as_ref() })
+        }
+    }
+
+    fn into_entry(self) -> Entry {
+        let this = std::mem::ManuallyDrop::new(self);
+        match this.get() {
+            // SAFETY: the packed entry owned the task's scheduler reference, handed on here.
+            EntryRef::Lone(task) => Entry::Lone(unsafe { LoneTask::new(task) }),
+            // SAFETY: made by `Arc::into_raw` in `new`, taken back once (`this` is forgotten).
+            EntryRef::Shared(queue) => Entry::Shared(unsafe { Arc::from_raw(queue) }),
+        }
+    }
+}
+
+impl Drop for Packed {
+    fn drop(&mut self) {
+        // SAFETY: `self` is not used after this: the entry is read out once and dropped.
+        drop(unsafe { std::ptr::read(self) }.into_entry());
+    }
+}
+
+/// A shard's colors: `u64` keys to packed entries.
+#[derive(Default)]
+pub(crate) struct Colors(HashMap<u64, Packed, BuildHasherDefault<ColorHasher>>);
+
+impl Colors {
+    pub(crate) fn get(&self, key: u64) -> Option<EntryRef<'_>> {
+        self.0.get(&key).map(Packed::get)
+    }
+
+    pub(crate) fn insert(&mut self, key: u64, entry: Entry) -> Option<Entry> {
+        self.0
+            .insert(key, Packed::new(entry))
+            .map(Packed::into_entry)
+    }
+
+    pub(crate) fn remove(&mut self, key: u64) -> Option<Entry> {
+        self.0.remove(&key).map(Packed::into_entry)
+    }
+
+    fn values(&self) -> impl Iterator<Item = EntryRef<'_>> {
+        self.0.values().map(Packed::get)
+    }
 }
 
 /// A lone color's task, with the task's scheduler reference (one of the three a task starts
@@ -129,7 +226,7 @@ pub(crate) struct ColorMap {
 
 pub(crate) struct Shard {
     pub(crate) index: usize,
-    pub(crate) colors: HashMap<u64, Entry, BuildHasherDefault<ColorHasher>>,
+    pub(crate) colors: Colors,
     /// Queues of colors swept from the map, kept for reuse: a color that becomes shared then
     /// costs no allocation once the runtime is warm. A queue is reused only when no one else
     /// holds it (`Arc::get_mut`).
@@ -185,12 +282,13 @@ impl Shard {
                     return;
                 }
                 let key = queue.color.get();
-                let current = self.colors.get(&key);
-                if !matches!(current, Some(Entry::Shared(q)) if Arc::ptr_eq(q, &queue)) {
+                let current = self.colors.get(key);
+                if !matches!(current, Some(EntryRef::Shared(q)) if ptr::eq(q, Arc::as_ptr(&queue)))
+                {
                     return;
                 }
                 drop(queue);
-                if let Some(Entry::Shared(removed)) = self.colors.remove(&key) {
+                if let Some(Entry::Shared(removed)) = self.colors.remove(key) {
                     if self.free.len() < FREE_PER_SHARD {
                         self.free.push(removed);
                     }
@@ -199,11 +297,11 @@ impl Shard {
             Buried::Lone(color) => {
                 let key = color.get();
                 let done = matches!(
-                    self.colors.get(&key),
-                    Some(Entry::Lone(lone)) if lone.task().is_complete()
+                    self.colors.get(key),
+                    Some(EntryRef::Lone(task)) if task.is_complete()
                 );
                 if done {
-                    if let Some(Entry::Lone(lone)) = self.colors.remove(&key) {
+                    if let Some(Entry::Lone(lone)) = self.colors.remove(key) {
                         dropped.push(lone);
                     }
                 }
@@ -220,7 +318,7 @@ impl ColorMap {
                 .map(|index| {
                     CachePadded::new(Mutex::new(Shard {
                         index,
-                        colors: HashMap::default(),
+                        colors: Colors::default(),
                         free: Vec::new(),
                         closed: false,
                     }))
@@ -326,10 +424,10 @@ impl ColorMap {
     ) -> Result<TaskJoin, Closed> {
         let mut shard = self.shard(color)?;
         let key = color.get();
-        let dead = match shard.colors.get(&key) {
+        let dead = match shard.colors.get(key) {
             None => true,
-            Some(Entry::Lone(lone)) => lone.task().is_complete(),
-            Some(Entry::Shared(_)) => false,
+            Some(EntryRef::Lone(task)) => task.is_complete(),
+            Some(EntryRef::Shared(_)) => false,
         };
         if dead {
             // SAFETY: forwarded: the entry takes the reference.
@@ -371,10 +469,10 @@ impl ColorMap {
         for shard in self.shards.iter() {
             for entry in lock(shard).colors.values() {
                 match entry {
-                    Entry::Shared(queue) => queues.push(queue.clone()),
-                    Entry::Lone(task) => {
-                        task.task().ref_inc();
-                        lone.push(task.task());
+                    EntryRef::Shared(_) => queues.extend(entry.queue()),
+                    EntryRef::Lone(task) => {
+                        task.ref_inc();
+                        lone.push(task);
                     }
                 }
             }
@@ -404,8 +502,8 @@ impl ColorMap {
                     .colors
                     .values()
                     .filter(|entry| match entry {
-                        Entry::Lone(lone) => !lone.task().is_complete(),
-                        Entry::Shared(queue) => {
+                        EntryRef::Lone(task) => !task.is_complete(),
+                        EntryRef::Shared(queue) => {
                             queue.members.load(Relaxed) > queue.cached.load(Relaxed)
                         }
                     })

@@ -51,7 +51,7 @@
 use std::sync::Arc;
 
 use super::color_queue::ColorQueue;
-use super::colors::{Entry, LoneTask, Shard};
+use super::colors::{Entry, EntryRef, LoneTask, Shard};
 use super::context::{context, Current, ThreadContext};
 use super::membership::{Held, Joined, Membership, TaskColor};
 use super::shared::Shared;
@@ -87,9 +87,9 @@ impl Shard {
         spawner: Option<usize>,
     ) -> QueueOf {
         let key = color.get();
-        if let Some(Entry::Shared(queue)) = self.colors.get(&key) {
+        if let Some(queue) = self.colors.get(key).and_then(EntryRef::queue) {
             return QueueOf {
-                queue: queue.clone(),
+                queue,
                 notified: None,
                 stale: None,
             };
@@ -152,15 +152,13 @@ pub(crate) fn rebind(task: RawTask) {
     };
     // SAFETY: the lone task holds its runtime (a strong reference) until `adopt_queue` below.
     let shared = unsafe { &*shared };
-    let queue = match shared
+    let queue = shared
         .colors
         .shard_even_closed(color)
         .colors
-        .get(&color.get())
-    {
-        Some(Entry::Shared(queue)) => queue.clone(),
-        _ => unreachable!("a flagged task's color has a queue"),
-    };
+        .get(color.get())
+        .and_then(EntryRef::queue)
+        .expect("a flagged task's color has a queue");
     context(|ctx| adopt_queue(task, &queue, ctx));
 }
 
@@ -200,7 +198,7 @@ pub(crate) fn share_current(
     let spawner = ctx.worker.as_ref().map(|w| w.index);
     let mut shard = shared.colors.shard(color)?;
     let key = color.get();
-    let queue = match shard.colors.remove(&key) {
+    let queue = match shard.colors.remove(key) {
         Some(Entry::Lone(lone)) => {
             debug_assert_eq!(lone.task(), task);
             let queue = shard.new_queue(color, shared, spawner);
@@ -244,7 +242,7 @@ pub(crate) fn leave_lone(shared: &Shared, task: RawTask) -> LeftLone {
     let color = unsafe { TaskColor::of(task) }.color();
     let mut shard = shared.colors.shard_even_closed(color);
     let key = color.get();
-    match shard.colors.remove(&key) {
+    match shard.colors.remove(key) {
         Some(Entry::Lone(lone)) => {
             debug_assert_eq!(lone.task(), task);
             LeftLone::Left(lone)

@@ -2,10 +2,11 @@
 """The benchmark report: every figure of BENCHMARKS.md, read, compared and printed in one place.
 
 The benchmarks write their results in three forms: criterion's
-target/criterion/<group>/<function>/new/estimates.json (scheduler, colors, tcp_echo, timers),
-lines printed by a bench or a test (the colors bench's alternating mode, tcp_echo's paired
-mode, tests/task_memory.rs), and the whole-server scripts' JSON (target/bench/http.json by
-benches/http.sh, target/bench/hyper.json by benches/hyper_hello.sh). This module turns each
+target/criterion/<group>/<function>/new/estimates.json (scheduler, colors, tcp_echo, churn,
+timers), lines printed by a bench or a test (the colors bench's alternating mode, tcp_echo's
+and churn's paired modes, tests/task_memory.rs), and the whole-server scripts' JSON
+(target/bench/http.json by benches/http.sh, target/bench/hyper.json by benches/hyper_hello.sh,
+with the server's CPU time per request). This module turns each
 into one "area": its figures, its ratios (each with the goal when one is known) and the
 figures it is missing; renders an area as a markdown table; and, for benches/run_all.sh,
 gathers every area of one run into target/bench/all.json and writes the results region of
@@ -17,11 +18,13 @@ BENCHMARKS.md from it.
   python3 benches/report.py table AREA [--json F | --criterion DIR | --log F]   # one table
   python3 benches/report.py http-summary RESULTS OUT DURATION CONNS SERVER_CORE CLIENT_CORE
   python3 benches/report.py hyper-summary RESULTS OUT DURATION CONNS SERVER_CORE CLIENT_CORE
+  python3 benches/report.py selftest     # the log parsers against sample lines
 
 `render` refuses to touch BENCHMARKS.md when the run was a QUICK one or lacks figures, unless
 --force is given (a forced QUICK region says so at its top, and so does the chart). The
 per-benchmark printers (ratios.py, colors_ratios.py, tcp_echo_ratios.py, timers_ratios.py)
-print one area's table from target/criterion with this module. Python 3 standard library only.
+print one area's table from target/criterion with this module (churn has no printer of its
+own: `report.py table churn`). Python 3 standard library only.
 """
 
 import argparse
@@ -41,7 +44,7 @@ sys.path.insert(0, HERE)
 
 BEGIN = "<!-- results:begin -->"
 END = "<!-- results:end -->"
-AREAS = ["scheduler", "colors", "timers", "tcp_echo", "memory", "web", "hyper"]
+AREAS = ["scheduler", "colors", "timers", "tcp_echo", "churn", "memory", "web", "hyper"]
 
 # ---------------------------------------------------------------------------------------------
 # Reading and formatting
@@ -411,12 +414,79 @@ def tcp_echo_table(a):
 
 
 # ---------------------------------------------------------------------------------------------
+# Connection churn: benches/churn.rs (criterion, and CHURN_PAIRED)
+
+CHURN_CONNECTIONS = 10_000  # per iteration: CONNECTIONS in benches/churn.rs
+
+
+def churn_area(root, since=None, paired_log=None, paired_wanted=False):
+    fig = {"churn": {s: estimate(root, "churn", s, since) for s in ("hue", "tokio")}}
+    c = fig["churn"]
+    ratios = {"churn": ratio("tokio / hue", div(mean_of(c["tokio"]), mean_of(c["hue"])),
+                             ">= 1.0", 1.0)}
+    if paired_log is not None or paired_wanted:
+        # The same output format as tcp_echo's paired mode.
+        p = parse_paired(paired_log)
+        fig["churn_paired"] = p
+        ratios["churn_paired"] = ratio(
+            "median of tokio/hue per pair", None if p is None else p["median_tokio_over_hue"],
+            ">= 1.0", 1.0)
+    return {
+        "title": "Connection churn",
+        "commands": [criterion_command("churn")],
+        "setup": "One iteration: 10,000 loopback connections, 64 at a time, each opened, one "
+                 "64-byte request and reply, closed with a reset; the server gives each "
+                 "connection a task in a fresh color (tokio: `tokio::spawn`), the 64 clients are "
+                 "tasks in the same runtime; 2 workers per runtime, both in one process.",
+        "figures": fig, "ratios": ratios, "missing": missing_of(fig),
+    }
+
+
+def churn_table(a):
+    f, r = a["figures"], a["ratios"]
+    c = f["churn"]
+    per = lambda ns: None if ns is None else ns / CHURN_CONNECTIONS  # noqa: E731
+    h, t = mean_of(c["hue"]), mean_of(c["tokio"])
+    out = ["| workload | hue | tokio | tokio/hue | goal |", "|---|---:|---:|---:|---|",
+           f"| `churn`, criterion means (10,000 connections) | {fmt_time(h)} | {fmt_time(t)} "
+           f"| {bold_ratio(r['churn'])} | {fmt_goal(r['churn'])} |",
+           f"| `churn`, per connection | {fmt_time(per(h))} | {fmt_time(per(t))} | | |"]
+    if "churn_paired" in f:
+        p = f["churn_paired"]
+        n = "" if p is None else f"{p['pairs']} "
+        out.append(
+            f"| `churn`, {n}alternated pairs (medians; ratio: median of per-pair ratios) "
+            f"| {fmt_ms(None if p is None else p['hue_median_ms'])} "
+            f"| {fmt_ms(None if p is None else p['tokio_median_ms'])} "
+            f"| {bold_ratio(r['churn_paired'])} | {fmt_goal(r['churn_paired'])} |")
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
 # Task memory: tests/task_memory.rs
 
 MEMORY_RE = re.compile(
     # (not anchored: the harness prints "test NAME ... " before a test's first line)
-    r"(?<!\S)(hue|tokio)\s+(\S*spawn.*?)\s+([\d.]+) bytes/task\s+([\d.]+) allocations/task\s+"
-    r"\((\d+) bytes, (\d+) allocations, (\d+) spawns\)")
+    r"(?<!\S)(hue|tokio)\s+(?!live:)(\S*spawn.*?)\s+([\d.]+) bytes/task\s+([\d.]+) "
+    r"allocations/task\s+\((\d+) bytes, (\d+) allocations, (\d+) spawns\)")
+# The live rows: 200,000 tasks each parked forever after one poll, one case per process, net
+# heap bytes per task and the spawn time, e.g.
+#   hue  live: spawn_colored(Color::fresh(), pending)  120.9 bytes/task   1.00 allocations/task
+#   (17620000 bytes, 200000 allocations, 200000 spawns)  spawn 472 ns/task     (one line)
+LIVE_RE = re.compile(
+    r"(?<!\S)(hue|tokio)\s+live:\s*(\S.*?)\s+([\d.]+) bytes/task\s+([\d.]+) "
+    r"allocations/task\s+\((\d+) bytes, (\d+) allocations, (\d+) spawns\)"
+    r"(?:\s+spawn ([\d.]+) ns/task)?")
+LIVE_ROWS = [
+    ("hue_inherited", "hue `spawn(pending)` (inherited color)"),
+    ("hue_fresh", "hue `spawn_colored(Color::fresh(), pending)`"),
+    ("hue_named_each", "hue `spawn_colored(Color::new(i), pending)` (one task per named color)"),
+    ("hue_named_64", "hue `spawn_colored(Color::new(i % 64), pending)` (64 named colors)"),
+    ("tokio", "tokio `tokio::spawn(pending)`"),
+]
+# The live cases with a goal: a hue task in a color of its own (a lone color).
+LIVE_GOALS = ("hue_fresh", "hue_named_each")
+TOKIO_TASK_BYTES = 128.0  # what tokio::spawn(async {}) requests (the table's tokio row)
 MEMORY_ROWS = [
     ("hue_inherited", "hue `spawn(async {})` (inherited color)"),
     ("hue_fresh", "hue `spawn_colored(Color::fresh(), async {})`"),
@@ -427,6 +497,32 @@ MEMORY_ROWS = [
 def memory_key(system, what):
     key = "tokio" if system == "tokio" else ("hue_fresh" if "fresh" in what else "hue_inherited")
     return key + ("_batch" if what.rstrip().endswith("batch") else "")
+
+
+def live_key(system, what):
+    """The live case of a `live:` line's description (after `live:`)."""
+    if system == "tokio":
+        return "tokio"
+    if "fresh" in what:
+        return "hue_fresh"
+    if "Color::new" in what:
+        return "hue_named_64" if "%" in what or "64 named" in what else "hue_named_each"
+    if what.startswith("spawn("):
+        return "hue_inherited"
+    return "hue_" + (re.sub(r"[^a-z0-9]+", "_", what.lower()).strip("_") or "other")
+
+
+def parse_live(text):
+    """The live rows of the task_memory test's output, by case (see LIVE_ROWS)."""
+    live = {}
+    for system, what, _, _, b, n, spawns, ns in LIVE_RE.findall(text or ""):
+        b, n, spawns = int(b), int(n), int(spawns)
+        live[live_key(system, what)] = {
+            "description": f"{system} live: {what.strip()}",
+            "bytes": b, "allocations": n, "spawns": spawns,
+            "bytes_per_task": b / spawns, "allocations_per_task": n / spawns,
+            "spawn_ns_per_task": float(ns) if ns else None}
+    return live
 
 
 def memory_area(text, status=None):
@@ -459,15 +555,43 @@ def memory_area(text, status=None):
             "tokio bytes / hue bytes", div(per("tokio", "bytes_per_task"),
                                            per("hue_fresh", "bytes_per_task"))),
     }
+    missing = missing_of(fig)
+    live = {k: None for k, _ in LIVE_ROWS}
+    live.update(parse_live(text))
+    fig["live"] = live
+    # The spawn time is optional on a line, but the goals need it.
+    missing += [f"live/{k}" for k, _ in LIVE_ROWS if live[k] is None]
+    missing += [f"live/{k}/spawn_ns_per_task" for k in LIVE_GOALS + ("tokio",)
+                if live[k] is not None and live[k]["spawn_ns_per_task"] is None]
+
+    def lper(k, field):
+        return None if live.get(k) is None else live[k][field]
+
+    for k, _ in LIVE_ROWS:
+        if k == "tokio":
+            continue
+        goal = k in LIVE_GOALS
+        ratios[f"live_{k}_bytes"] = ratio(
+            "bytes per task", lper(k, "bytes_per_task"),
+            *(("<= 128 (tokio's)", None, TOKIO_TASK_BYTES) if goal else ()), digits=1)
+        ratios[f"live_tokio_over_{k}_bytes"] = ratio(
+            "tokio bytes / hue bytes", div(lper("tokio", "bytes_per_task"),
+                                           lper(k, "bytes_per_task")))
+        ratios[f"live_tokio_over_{k}_spawn_ns"] = ratio(
+            "tokio spawn ns / hue spawn ns", div(lper("tokio", "spawn_ns_per_task"),
+                                                 lper(k, "spawn_ns_per_task")),
+            *((">= 1.0", 1.0) if goal else ()))
     return {
         "title": "Task memory",
         "commands": ["cargo test --release --test task_memory -- --nocapture --test-threads=1"],
         "setup": "A counting global allocator counts what the spawn call alone requests, on a "
                  "1-worker runtime, after 1,000 warm-up spawns, over 1,000 spawns (each child "
                  "awaited before the next); `batch`: 1,000 spawns back to back, queue growth "
-                 "included.",
+                 "included. Live tasks: 200,000 tasks each parked forever after one poll, each "
+                 "case in its own process on 2 workers; the net heap bytes per live task and "
+                 "the time per spawn call.",
         "test_status": status,
-        "figures": fig, "ratios": ratios, "missing": missing_of(fig),
+        "figures": fig, "ratios": ratios, "missing": missing,
     }
 
 
@@ -492,6 +616,29 @@ def memory_table(a):
             gb, ga = (r[g] for g in goals[key])
             goal = f"bytes {fmt_goal(gb)}; allocations {fmt_goal(ga)}"
         out.append(f"| {label} | {bytes_} | {allocs} | {ratio_cell} | {burst} | {goal} |")
+    live = f.get("live")
+    if live is not None:  # (an all.json from before the live rows has none)
+        out += ["", "Live tasks (200,000 parked after one poll, each case in its own process, "
+                "2 workers):", "",
+                "| live task | bytes per task | allocations per task | tokio bytes / these "
+                "| spawn ns per task | tokio ns / these | goal |",
+                "|---|---:|---:|---:|---:|---:|---|"]
+        for key, label in LIVE_ROWS:
+            e = live.get(key)
+            bytes_ = "n/a" if e is None else f"{e['bytes_per_task']:.1f}"
+            allocs = "n/a" if e is None else f"{e['allocations_per_task']:.3f}"
+            ns = "n/a" if e is None or e["spawn_ns_per_task"] is None else \
+                f"{e['spawn_ns_per_task']:.0f}"
+            if key == "tokio":
+                out.append(f"| {label} | {bytes_} | {allocs} | - | {ns} | - | - |")
+                continue
+            rb, rt = r[f"live_tokio_over_{key}_bytes"], r[f"live_tokio_over_{key}_spawn_ns"]
+            goal = "-"
+            if key in LIVE_GOALS:
+                goal = (f"bytes {fmt_goal(r[f'live_{key}_bytes'])}; "
+                        f"spawn time {fmt_goal(rt)}")
+            out.append(f"| {label} | {bytes_} | {allocs} | {bold_ratio(rb)} | {ns} "
+                       f"| {bold_ratio(rt)} | {goal} |")
     if a.get("test_status") not in (None, 0, "0"):
         out.append("")
         out.append(f"**The test failed (exit status {a['test_status']}).**")
@@ -604,17 +751,52 @@ def web_table(a):
 # hyper "Hello, world": benches/hyper_hello.sh (target/bench/hyper.json)
 
 
+HYPER_SYSTEMS = ("hue", "tokio")
+HYPER_GOAL_ROUNDS = 6  # the goals are judged over at least this many alternating rounds
+
+
+def wrk_seconds(text):
+    """wrk's duration as it prints it ("10.00s", "1.00m", "999.00ms") in seconds, or None."""
+    m = re.fullmatch(r"([\d.]+)(us|ms|s|m|h)", (text or "").strip())
+    if m is None:
+        return None
+    return float(m.group(1)) * {"us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}[
+        m.group(2)]
+
+
+def hyper_stats(runs):
+    """Per system: the median and mean of requests/s and of the server's CPU us per request."""
+    def of(system, field, f):
+        v = [r[field] for r in runs if r["system"] == system and r.get(field) is not None]
+        return round(f(v), 4) if v else None
+    return {
+        f"{stat}_{field}": {s: of(s, field, fn) for s in HYPER_SYSTEMS}
+        for field in ("requests_per_sec", "cpu_us_per_request")
+        for stat, fn in (("median", statistics.median), ("mean", statistics.mean))
+    }
+
+
 def hyper_summary(results, duration, conns, score, ccore):
-    """hyper.json's content from hyper_hello.sh's results (round, system, rps, p50, p99, errors)."""
+    """hyper.json's content from hyper_hello.sh's results (round, system, rps, p50, p99, errors,
+    requests, wrk duration, the server's utime+stime ticks over the measured run, CLK_TCK)."""
     runs = []
+    ticks_per_sec = None
     with open(results) as fh:
         for line in fh:
-            rnd, system, rps, p50, p99, errors = (line.rstrip("\n").split("\t") + [""] * 6)[:6]
+            rnd, system, rps, p50, p99, errors, requests, wrk_time, ticks, clk = (
+                line.rstrip("\n").split("\t") + [""] * 10)[:10]
+            requests = int(requests) if requests.strip() else None
+            cpu = int(ticks) / int(clk) if ticks.strip() and clk.strip() else None
+            ticks_per_sec = int(clk) if clk.strip() else ticks_per_sec
             runs.append({"round": int(rnd), "system": system, "requests_per_sec": float(rps),
-                         "latency_p50": p50, "latency_p99": p99, "errors": errors.strip()})
-    systems = ("hue", "tokio")
-    rps = {s: [r["requests_per_sec"] for r in runs if r["system"] == s] for s in systems}
-    mean = {s: statistics.mean(v) if v else None for s, v in rps.items()}
+                         "latency_p50": p50, "latency_p99": p99, "errors": errors.strip(),
+                         "requests": requests, "wrk_seconds": wrk_seconds(wrk_time),
+                         "server_cpu_seconds": cpu,
+                         "cpu_us_per_request": None if cpu is None or not requests
+                         else round(cpu * 1e6 / requests, 4)})
+    rps = {s: [r["requests_per_sec"] for r in runs if r["system"] == s] for s in HYPER_SYSTEMS}
+    st = hyper_stats(runs)
+    mean = st["mean_requests_per_sec"]
     return {
         "benchmark": "hyper_hello",
         "description": "hyper 1 + hyper-util auto builder serving 'Hello, world!' "
@@ -622,54 +804,105 @@ def hyper_summary(results, duration, conns, score, ccore):
         "command": f"wrk -t1 -c{conns} -d{duration} (taskset -c {ccore}); "
                    f"server --workers 1 (taskset -c {score})",
         "date": now(), "host": platform.node(), "cpus": os.cpu_count(),
+        "rounds": max((r["round"] for r in runs), default=0),
+        "clock_ticks_per_sec": ticks_per_sec,
+        "cpu_time": "the server process's utime+stime (/proc/PID/stat) over the measured wrk "
+                    "run, divided by the requests wrk completed in it",
         "runs": runs,
         "mean_requests_per_sec": mean,
         "best_requests_per_sec": {s: max(v) if v else None for s, v in rps.items()},
         "ratio_hue_over_tokio": div(mean["hue"], mean["tokio"]),
+        "median_requests_per_sec": st["median_requests_per_sec"],
+        "median_cpu_us_per_request": st["median_cpu_us_per_request"],
+        "mean_cpu_us_per_request": st["mean_cpu_us_per_request"],
+        "ratio_hue_over_tokio_median_requests_per_sec": div(
+            st["median_requests_per_sec"]["hue"], st["median_requests_per_sec"]["tokio"]),
+        "ratio_tokio_over_hue_median_cpu_us_per_request": div(
+            st["median_cpu_us_per_request"]["tokio"], st["median_cpu_us_per_request"]["hue"]),
     }
 
 
 def hyper_area(hyper):
     h = hyper or {}
-    mean = h.get("mean_requests_per_sec", {})
-    ratios = {"hue_over_tokio": ratio("hue / tokio (means)", div(mean.get("hue"), mean.get("tokio")),
-                                      digits=2)}
-    fig = {"mean_requests_per_sec": mean, "runs": h.get("runs", []),
-           "wrk": h.get("command")}
-    missing = [s for s in ("hue", "tokio") if mean.get(s) is None]
+    runs = h.get("runs", [])
+    st = hyper_stats(runs)
+    mean = h.get("mean_requests_per_sec", st["mean_requests_per_sec"])
+    rounds = h.get("rounds", max((r["round"] for r in runs), default=0))
+    med, cpu = st["median_requests_per_sec"], st["median_cpu_us_per_request"]
+    goal = f">= 1.0 over >= {HYPER_GOAL_ROUNDS} rounds"
+    ratios = {
+        "hue_over_tokio": ratio("hue / tokio (means)", div(mean.get("hue"), mean.get("tokio")),
+                                digits=2),
+        "hue_over_tokio_median_rps": ratio(
+            "hue / tokio (median req/s)", div(med["hue"], med["tokio"]), goal, 1.0),
+        "tokio_over_hue_median_cpu_per_request": ratio(
+            "tokio / hue (median CPU per request)", div(cpu["tokio"], cpu["hue"]), goal, 1.0),
+    }
+    if rounds < HYPER_GOAL_ROUNDS:  # too few rounds to judge: no verdict
+        for k in ("hue_over_tokio_median_rps", "tokio_over_hue_median_cpu_per_request"):
+            ratios[k]["met"] = None
+            ratios[k]["note"] = (f"{rounds} round{'' if rounds == 1 else 's'}, the goal "
+                                 f"needs {HYPER_GOAL_ROUNDS}")
+    fig = {"mean_requests_per_sec": mean, "runs": runs, "wrk": h.get("command"),
+           "rounds": rounds,
+           "median_requests_per_sec": med,
+           "median_cpu_us_per_request": cpu,
+           "mean_cpu_us_per_request": st["mean_cpu_us_per_request"]}
+    missing = [s for s in HYPER_SYSTEMS if mean.get(s) is None]
+    missing += [f"cpu_us_per_request/{s}" for s in HYPER_SYSTEMS
+                if mean.get(s) is not None and cpu[s] is None]
     return {
         "title": 'hyper "Hello, world": hue vs tokio',
         "commands": ["benches/hyper_hello.sh"],
         "setup": "The same binary (`examples/hyper_hello.rs`) on either runtime, 1 worker pinned "
-                 "to one core, `wrk -t1 -c64` pinned to the other, rounds alternating; the figure "
-                 "is the mean of the runs.",
+                 "to one core, `wrk -t1 -c64` pinned to the other, rounds alternating, each "
+                 "server started fresh and warmed up. Per run: requests/s, and the server's CPU "
+                 "time per request (its utime+stime from `/proc/PID/stat` over the measured wrk "
+                 "run, divided by the requests wrk completed); per system the median and mean "
+                 f"of the runs. The goals are judged over at least {HYPER_GOAL_ROUNDS} rounds.",
         "figures": fig, "ratios": ratios, "missing": missing,
     }
 
 
+def fmt_us(v):
+    return "n/a" if v is None else f"{v:.2f} µs"
+
+
 def hyper_table(a):
     f, r = a["figures"], a["ratios"]
-    out = ["| system | mean req/s | runs | p50 per run | p99 per run |", "|---|---:|---|---|---|"]
+    med = f.get("median_requests_per_sec", {})
+    cmed, cmean = f.get("median_cpu_us_per_request", {}), f.get("mean_cpu_us_per_request", {})
+    out = ["| system | median req/s | mean req/s | median CPU per request "
+           "| mean CPU per request | req/s per run | CPU µs/request per run | p50 per run "
+           "| p99 per run |", "|---|---:|---:|---:|---:|---|---|---|---|"]
     errors = []
-    for s in ("hue", "tokio"):
+    for s in HYPER_SYSTEMS:
         runs = [x for x in f["runs"] if x["system"] == s]
         rates = ", ".join(f"{x['requests_per_sec'] / 1000:.0f}k" for x in runs)
+        cpus = ", ".join("?" if x.get("cpu_us_per_request") is None
+                         else f"{x['cpu_us_per_request']:.2f}" for x in runs)
         p50 = ", ".join(x["latency_p50"] or "?" for x in runs)
         p99 = ", ".join(x["latency_p99"] or "?" for x in runs)
         errors += [f"- {s} round {x['round']} reported errors: {x['errors']}"
                    for x in runs if x.get("errors")]
-        out.append(f"| {s} | {fmt_rps(f['mean_requests_per_sec'].get(s))} | {rates} | {p50} "
-                   f"| {p99} |")
+        out.append(f"| {s} | {fmt_rps(med.get(s))} | {fmt_rps(f['mean_requests_per_sec'].get(s))} "
+                   f"| {fmt_us(cmed.get(s))} | {fmt_us(cmean.get(s))} | {rates} | {cpus} "
+                   f"| {p50} | {p99} |")
     out.append("")
-    out.append(f"hue / tokio (means): {bold_ratio(r['hue_over_tokio'])} (the script states no "
-               "goal).")
+    for key in ("hue_over_tokio_median_rps", "tokio_over_hue_median_cpu_per_request"):
+        x = r.get(key)
+        if x is None:  # (an all.json from before these ratios)
+            continue
+        note = f"; {x['note']}" if x.get("note") else ""
+        out.append(f"- {x['of']}: {bold_ratio(x)} (goal {fmt_goal(x)}{note})")
+    out.append(f"- hue / tokio (means): {bold_ratio(r['hue_over_tokio'])} (no goal)")
     out += errors
     return out
 
 
 TABLES = {"scheduler": scheduler_table, "colors": colors_table, "timers": timers_table,
-          "tcp_echo": tcp_echo_table, "memory": memory_table, "web": web_table,
-          "hyper": hyper_table}
+          "tcp_echo": tcp_echo_table, "churn": churn_table, "memory": memory_table,
+          "web": web_table, "hyper": hyper_table}
 
 # ---------------------------------------------------------------------------------------------
 # One run: collect (target/bench/run -> all.json) and render (all.json -> BENCHMARKS.md)
@@ -725,6 +958,8 @@ def collect(run_dir, criterion_root):
             a = timers_area(criterion_root, since)
         elif area == "tcp_echo":
             a = tcp_echo_area(criterion_root, since, log("paired"), wanted("paired"))
+        elif area == "churn":
+            a = churn_area(criterion_root, since, log("paired"), wanted("paired"))
         elif area == "memory":
             a = memory_area(log("test"), next(s["exit_status"] for s in ss))
         elif area == "web":
@@ -773,6 +1008,7 @@ HEADINGS = {
     "colors": "Colors: state without locks, stealing, scaling",
     "timers": "Timers: hue vs tokio",
     "tcp_echo": "Sockets: loopback echo, hue vs tokio",
+    "churn": "Connection churn: hue vs tokio",
     "memory": "Task memory: what a spawn allocates",
     "web": "Web server: hue vs nginx vs tokio + hyper",
     "hyper": 'hyper "Hello, world": hue vs tokio',
@@ -894,7 +1130,8 @@ def table(args):
             sys.exit(f"{args.json} has no area {args.area}")
     else:
         root = args.criterion
-        if args.area in ("scheduler", "colors", "timers", "tcp_echo") and not os.path.isdir(root):
+        if args.area in ("scheduler", "colors", "timers", "tcp_echo", "churn") \
+                and not os.path.isdir(root):
             sys.exit(f"no criterion results at {root}; run `cargo bench --bench "
                      f"{args.area}` first")
         a = {
@@ -902,6 +1139,7 @@ def table(args):
             "colors": lambda: colors_area(root),
             "timers": lambda: timers_area(root),
             "tcp_echo": lambda: tcp_echo_area(root),
+            "churn": lambda: churn_area(root),
             "memory": lambda: memory_area(sys.stdin.read() if args.log == "-" else read(args.log))
             if args.log else None,
             "web": lambda: web_area(server_json("http.json", "benches/http.sh")),
@@ -929,6 +1167,56 @@ def print_criterion_area(area, argv=None):
     return table(argparse.Namespace(json=None, criterion=root, area=area, log=None))
 
 
+SELFTEST_MEMORY = """\
+test steady ... hue  spawn(async {}) [inherited color]   80.0 bytes/task   1.00 allocations/task  \
+(80000 bytes, 1000 allocations, 1000 spawns)
+hue  spawn_colored(Color::fresh(), async {}) batch   128.1 bytes/task   1.10 allocations/task  \
+(128100 bytes, 1102 allocations, 1000 spawns)
+hue  live: spawn(pending) [inherited color]             88.1 bytes/task   1.00 allocations/task  \
+(17620000 bytes, 200000 allocations, 200000 spawns)  spawn 98 ns/task
+hue  live: spawn_colored(Color::fresh(), pending)      120.9 bytes/task   1.00 allocations/task  \
+(24180000 bytes, 200000 allocations, 200000 spawns)  spawn 472 ns/task
+hue  live: spawn_colored(Color::new(i), pending) [one task per named color]   130.0 bytes/task   \
+1.00 allocations/task  (26000000 bytes, 200000 allocations, 200000 spawns)  spawn 300 ns/task
+hue  live: spawn_colored(Color::new(i % 64), pending) [64 named colors]   88.0 bytes/task   \
+1.00 allocations/task  (17600000 bytes, 200000 allocations, 200000 spawns)
+tokio live: tokio::spawn(pending)   128.0 bytes/task   1.00 allocations/task  \
+(25600000 bytes, 200000 allocations, 200000 spawns)  spawn 350 ns/task
+"""
+
+
+def selftest():
+    """Checks the parsers on sample lines in the formats the benches and the test print."""
+    a = memory_area(SELFTEST_MEMORY, 0)
+    f, live, r = a["figures"], a["figures"]["live"], a["ratios"]
+    assert f["hue_inherited"]["bytes_per_task"] == 80.0, f
+    assert f["hue_fresh_batch"]["allocations"] == 1102, f
+    assert f["hue_fresh"] is None and f["tokio"] is None, "a live: line taken for today's rows"
+    assert live["hue_inherited"]["bytes"] == 17620000, live
+    assert live["hue_inherited"]["spawn_ns_per_task"] == 98.0, live
+    assert abs(live["hue_fresh"]["bytes_per_task"] - 120.9) < 1e-9, live
+    assert live["hue_named_each"]["spawn_ns_per_task"] == 300.0, live
+    assert live["hue_named_64"]["spawns"] == 200000, live
+    assert live["hue_named_64"]["spawn_ns_per_task"] is None, live
+    assert live["tokio"]["bytes_per_task"] == 128.0, live
+    assert r["live_hue_fresh_bytes"]["met"] is True, r
+    assert r["live_hue_named_each_bytes"]["met"] is False, r
+    assert r["live_tokio_over_hue_fresh_spawn_ns"]["met"] is False, r
+    assert r["live_tokio_over_hue_named_each_spawn_ns"]["met"] is True, r
+    assert "live/hue_named_64/spawn_ns_per_task" not in a["missing"], a["missing"]
+    assert set(a["missing"]) == {"hue_fresh", "tokio", "hue_inherited_batch", "tokio_batch"}, \
+        a["missing"]
+    memory_table(a)
+    p = parse_paired("  0  hue   169.38 ms  tokio   169.25 ms  tokio/hue 1.00\n"
+                     "  1  hue   170.00 ms  tokio   180.00 ms  tokio/hue 1.06\n"
+                     "paired, 2 pairs: median hue 169.38 ms, median tokio 169.25 ms, median of "
+                     "tokio/hue per pair 1.00\n")
+    assert p["pairs"] == 2 and p["each_pair"][1] == {"hue_ms": 170.0, "tokio_ms": 180.0}, p
+    churn_table(churn_area("/nonexistent", paired_log=None, paired_wanted=True))
+    print("report.py selftest: ok")
+    return 0
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -952,7 +1240,11 @@ def main():
         s = sub.add_parser(name, help=f"used by benches/{script}: results TSV -> JSON + table")
         for arg in ("results", "out", "duration", "conns", "server_core", "client_core"):
             s.add_argument(arg)
+    sub.add_parser("selftest", help="check the log parsers on sample lines")
     args = p.parse_args()
+
+    if args.cmd == "selftest":
+        return selftest()
 
     if args.cmd == "collect":
         doc = collect(args.run_dir, args.criterion)

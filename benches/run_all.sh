@@ -7,28 +7,31 @@
 #   AREAS="scheduler memory" benches/run_all.sh   # a subset (BENCHMARKS.md only with FORCE=1)
 #
 # In order: cargo bench --bench scheduler, colors (criterion, then COLORED_STATE_ALTERNATE
-# rounds), timers, tcp_echo (criterion, then TCP_ECHO_PAIRED pairs); the task memory test; the
-# whole-server scripts benches/http.sh and benches/hyper_hello.sh (which pin the server and wrk
-# to different cores with taskset and install wrk and nginx with apt-get when missing). Each
-# step's output is in target/bench/run/<area>.<step>.log. Then benches/report.py gathers every
-# figure into target/bench/all.json (date, commit, knobs, per area the raw figures and ratios
+# rounds), timers, tcp_echo (criterion, then TCP_ECHO_PAIRED pairs), churn (criterion, then
+# CHURN_PAIRED pairs); the task memory test; the whole-server scripts benches/http.sh and
+# benches/hyper_hello.sh (which pin the server and wrk to different cores with taskset and
+# install wrk and nginx with apt-get when missing; hyper_hello.sh also reads the server's CPU
+# time per request from /proc/PID/stat). Each step's output is in
+# target/bench/run/<area>.<step>.log. Then benches/report.py gathers every figure into
+# target/bench/all.json (date, commit, knobs, per area the raw figures and ratios
 # with their goals), writes the results region alone to target/bench/results.md, and - unless
 # the run is QUICK, incomplete, or had a step fail, where FORCE=1 is needed - rewrites the
 # region between <!-- results:begin --> and <!-- results:end --> in BENCHMARKS.md and the chart
 # benches/http.svg.
 #
 # Knobs (environment; QUICK=1 changes the defaults shown after the bar):
-#   AREAS                    scheduler colors timers tcp_echo memory web hyper
+#   AREAS                    scheduler colors timers tcp_echo churn memory web hyper
 #   CRITERION_ARGS           ""  (each bench's own sample settings) | --warm-up-time 0.5
 #                            --measurement-time 1 --sample-size 10
 #   COLORED_STATE_ALTERNATE  30 | 3    alternated hue/tokio_std_mutex rounds (0: none)
 #   TCP_ECHO_PAIRED          30 | 3    alternated hue/tokio tcp_echo pairs (0: none)
+#   CHURN_PAIRED             10 | 2    alternated hue/tokio churn pairs (0: none)
 #   HTTP_ROUNDS              3 | 1     benches/http.sh rounds (ROUNDS sets HTTP_ and HYPER_)
 #   HTTP_DURATION            10s | 2s  per measured wrk run (DURATION sets both)
 #   HTTP_WARMUP              2s | 1s   wrk warm-up before each measured run (WARMUP sets both)
 #   HTTP_SERVERS             http.sh's default (hue hue_ncopy1 nginx tokio_hyper hue_workers2
 #                            hue_ncopy2)
-#   HYPER_ROUNDS             5 | 1     benches/hyper_hello.sh rounds
+#   HYPER_ROUNDS             6 | 1     benches/hyper_hello.sh rounds (its goals need 6)
 #   HYPER_DURATION           10s | 2s
 #   HYPER_WARMUP             2s | 1s
 #   SERVER_CORE, CLIENT_CORE 1, 0      (passed on to the server scripts)
@@ -38,16 +41,17 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 QUICK=${QUICK:-0}
 FORCE=${FORCE:-0}
-AREAS=${AREAS:-"scheduler colors timers tcp_echo memory web hyper"}
+AREAS=${AREAS:-"scheduler colors timers tcp_echo churn memory web hyper"}
 if [[ $QUICK == 1 ]]; then
     CRITERION_ARGS=${CRITERION_ARGS-"--warm-up-time 0.5 --measurement-time 1 --sample-size 10"}
-    q_alt=3 q_pairs=3 q_rounds=1 q_duration=2s q_warmup=1s q_hyper_rounds=1
+    q_alt=3 q_pairs=3 q_churn_pairs=2 q_rounds=1 q_duration=2s q_warmup=1s q_hyper_rounds=1
 else
     CRITERION_ARGS=${CRITERION_ARGS-}
-    q_alt=30 q_pairs=30 q_rounds=3 q_duration=10s q_warmup=2s q_hyper_rounds=5
+    q_alt=30 q_pairs=30 q_churn_pairs=10 q_rounds=3 q_duration=10s q_warmup=2s q_hyper_rounds=6
 fi
 COLORED_STATE_ALTERNATE=${COLORED_STATE_ALTERNATE:-$q_alt}
 TCP_ECHO_PAIRED=${TCP_ECHO_PAIRED:-$q_pairs}
+CHURN_PAIRED=${CHURN_PAIRED:-$q_churn_pairs}
 HTTP_ROUNDS=${HTTP_ROUNDS:-${ROUNDS:-$q_rounds}}
 HTTP_DURATION=${HTTP_DURATION:-${DURATION:-$q_duration}}
 HTTP_WARMUP=${HTTP_WARMUP:-${WARMUP:-$q_warmup}}
@@ -65,8 +69,8 @@ mkdir -p "$RUN"
 
 for area in $AREAS; do
     case $area in
-        scheduler | colors | timers | tcp_echo | memory | web | hyper) ;;
-        *) echo "unknown area $area (scheduler colors timers tcp_echo memory web hyper)" >&2
+        scheduler | colors | timers | tcp_echo | churn | memory | web | hyper) ;;
+        *) echo "unknown area $area (scheduler colors timers tcp_echo churn memory web hyper)" >&2
            exit 2 ;;
     esac
 done
@@ -94,8 +98,8 @@ meta branch "$(git rev-parse --abbrev-ref HEAD 2>/dev/null || echo unknown)"
 meta rustc "$(rustc --version 2>/dev/null || echo unknown)"
 meta load "$(cut -d' ' -f1-3 /proc/loadavg)"
 git status --porcelain --untracked-files=no >"$RUN/git_status.txt" 2>/dev/null || true
-for knob in QUICK CRITERION_ARGS COLORED_STATE_ALTERNATE TCP_ECHO_PAIRED HTTP_ROUNDS \
-    HTTP_DURATION HTTP_WARMUP HTTP_SERVERS HYPER_ROUNDS HYPER_DURATION HYPER_WARMUP \
+for knob in QUICK CRITERION_ARGS COLORED_STATE_ALTERNATE TCP_ECHO_PAIRED CHURN_PAIRED \
+    HTTP_ROUNDS HTTP_DURATION HTTP_WARMUP HTTP_SERVERS HYPER_ROUNDS HYPER_DURATION HYPER_WARMUP \
     SERVER_CORE CLIENT_CORE; do
     meta "knob.$knob" "${!knob}"
 done
@@ -154,7 +158,7 @@ step() {
 # Build everything first, so that no benchmark's time includes a build.
 echo "=== building"
 benches=()
-for b in scheduler colors timers tcp_echo; do wants "$b" && benches+=(--bench "$b"); done
+for b in scheduler colors timers tcp_echo churn; do wants "$b" && benches+=(--bench "$b"); done
 wants web && benches+=(--bench http_tokio_hyper)
 if ((${#benches[@]})); then cargo bench --no-run "${benches[@]}" || exit 1; fi
 examples=()
@@ -170,10 +174,10 @@ crit() {
     [[ -n $CRITERION_ARGS ]] && display+=" -- $CRITERION_ARGS"
     # shellcheck disable=SC2086  # CRITERION_ARGS is a list of flags
     step "$bench" criterion "$display" env -u COLORED_STATE_ALTERNATE -u TCP_ECHO_PAIRED \
-        cargo bench --bench "$bench" -- $CRITERION_ARGS
+        -u CHURN_PAIRED cargo bench --bench "$bench" -- $CRITERION_ARGS
 }
 
-for area in scheduler colors timers tcp_echo memory web hyper; do
+for area in scheduler colors timers tcp_echo churn memory web hyper; do
     wants "$area" || continue
     case $area in
         scheduler | timers) crit "$area" ;;
@@ -191,6 +195,13 @@ for area in scheduler colors timers tcp_echo memory web hyper; do
             if ((TCP_ECHO_PAIRED > 0)); then
                 step tcp_echo paired "TCP_ECHO_PAIRED=$TCP_ECHO_PAIRED cargo bench --bench tcp_echo" \
                     env TCP_ECHO_PAIRED="$TCP_ECHO_PAIRED" cargo bench --bench tcp_echo
+            fi
+            ;;
+        churn)
+            crit churn
+            if ((CHURN_PAIRED > 0)); then
+                step churn paired "CHURN_PAIRED=$CHURN_PAIRED cargo bench --bench churn" \
+                    env CHURN_PAIRED="$CHURN_PAIRED" cargo bench --bench churn
             fi
             ;;
         memory)

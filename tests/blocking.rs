@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use hue::{current_color, Color, Handle, JoinError, JoinHandle, Runtime};
 
 mod common;
-use common::{panic_message, runtime, wait_until, watchdog};
+use common::{panic_message, runtime, wait_for, wait_until, watchdog};
 
 // ---------------------------------------------------------------------------------------------
 // helpers
@@ -25,14 +25,12 @@ use common::{panic_message, runtime, wait_until, watchdog};
 fn join<T>(mut h: JoinHandle<T>, what: &str) -> Result<T, JoinError> {
     let waker = futures::task::noop_waker();
     let mut cx = Context::from_waker(&waker);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        if let Poll::Ready(r) = Pin::new(&mut h).poll(&mut cx) {
-            return r;
+    wait_for(&format!("{what} finishes"), || {
+        match Pin::new(&mut h).poll(&mut cx) {
+            Poll::Ready(r) => Some(r),
+            Poll::Pending => None,
         }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        thread::sleep(Duration::from_millis(1));
-    }
+    })
 }
 
 /// A gate that blocked closures wait on; the test opens it one pass at a time.

@@ -15,22 +15,13 @@ use hue::compat::tokio::{
     Compat, FuturesAsyncReadCompatExt, FuturesAsyncWriteCompatExt, TokioAsyncReadCompatExt,
     TokioAsyncWriteCompatExt, TokioContextExt,
 };
-use hue::net::{TcpListener, TcpStream, UnixStream};
+use hue::net::{TcpListener, UnixStream};
 use hue::{Color, ColorCell};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio_util::codec::{Framed, LengthDelimitedCodec, LinesCodec};
 
 mod common;
-use common::{panic_message, runtime, watchdog};
-
-/// A connected pair of hue TCP streams.
-async fn tcp_pair() -> (TcpStream, TcpStream) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let accept = hue::compat::spawn(async move { listener.accept().await.unwrap().0 });
-    let client = TcpStream::connect(addr).await.unwrap();
-    (client, accept.await.unwrap())
-}
+use common::{loopback_tcp_pair, panic_message, runtime, watchdog};
 
 // ---------------------------------------------------------------------------------------------
 // futures-io -> tokio: hue sockets with tokio's I/O helpers and tokio-util's codecs
@@ -40,7 +31,7 @@ fn lines_codec_over_hue_tcp() {
     let _w = watchdog("lines_codec_over_hue_tcp");
     let rt = runtime(2);
     rt.block_on(async {
-        let (client, server) = tcp_pair().await;
+        let (client, server) = loopback_tcp_pair().await;
         let server = hue::compat::spawn(async move {
             let mut lines = Framed::new(server.compat(), LinesCodec::new());
             let mut n = 0;
@@ -104,7 +95,7 @@ fn tokio_io_helpers_over_hue_tcp() {
     let _w = watchdog("tokio_io_helpers_over_hue_tcp");
     let rt = runtime(2);
     rt.block_on(async {
-        let (client, server) = tcp_pair().await;
+        let (client, server) = loopback_tcp_pair().await;
         // The server echoes with tokio::io::copy over the owned halves.
         let echo = hue::compat::spawn(async move {
             let (r, w) = server.into_split();
@@ -538,7 +529,7 @@ fn select_with_hue_timers_and_channels() {
         assert!(ticks >= 1, "the interval branch never ran");
 
         // select! over a hue socket read and a hue timeout.
-        let (a, b) = tcp_pair().await;
+        let (a, b) = loopback_tcp_pair().await;
         let mut b = b.compat();
         let mut buf = [0u8; 4];
         let r = tokio::select! {

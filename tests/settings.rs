@@ -6,11 +6,12 @@
 //! so even a malformed value does not make such a build fail.
 
 use std::io;
-use std::sync::mpsc;
 use std::thread;
-use std::time::Duration;
 
 use hue::{Color, Runtime};
+
+mod common;
+use common::watchdog;
 
 const VAR: &str = "HUE_WORKERS";
 
@@ -66,14 +67,7 @@ fn assert_runs(rt: &Runtime, workers: usize) {
 
 #[test]
 fn hue_workers_env_var() {
-    let (done_tx, done_rx) = mpsc::channel::<()>();
-    thread::spawn(move || {
-        if let Err(mpsc::RecvTimeoutError::Timeout) = done_rx.recv_timeout(Duration::from_secs(60))
-        {
-            eprintln!("WATCHDOG: hue_workers_env_var did not finish within 60 s: aborting (hang)");
-            std::process::abort();
-        }
-    });
+    let _w = watchdog("hue_workers_env_var");
 
     // Unset: available_parallelism.
     std::env::remove_var(VAR);
@@ -120,5 +114,4 @@ fn hue_workers_env_var() {
     assert!(err.to_string().contains("workers"), "{err}");
 
     std::env::remove_var(VAR);
-    let _ = done_tx.send(());
 }

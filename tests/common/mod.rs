@@ -1,5 +1,5 @@
 //! Helpers shared by the integration tests: a watchdog (no test may hang), a runtime builder,
-//! a bounded wait, panic messages.
+//! bounded waits, panic messages, a loopback TCP pair, the open-files limit.
 
 #![allow(dead_code)] // each test binary uses a different subset
 
@@ -47,8 +47,17 @@ pub(crate) fn runtime(workers: usize) -> Runtime {
 
 /// Spins (bounded) until `cond` holds; panics with `what` after 10 s.
 pub(crate) fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
+    wait_for(what, || cond().then_some(()))
+}
+
+/// Spins (bounded) until `f` returns `Some`, and returns its value; panics with `what` after
+/// 10 s. Checks every millisecond, sleeping in between.
+pub(crate) fn wait_for<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
     let deadline = Instant::now() + Duration::from_secs(10);
-    while !cond() {
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
         assert!(Instant::now() < deadline, "timed out waiting until {what}");
         thread::sleep(Duration::from_millis(1));
     }
@@ -76,6 +85,13 @@ pub(crate) async fn tcp_pair(
     (client, server)
 }
 
+/// A connected TCP pair over loopback through a listener of its own on `127.0.0.1:0`
+/// (closed once the pair is connected): (client, server side).
+pub(crate) async fn loopback_tcp_pair() -> (hue::net::TcpStream, hue::net::TcpStream) {
+    let listener = hue::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    tcp_pair(&listener).await
+}
+
 /// Raises the soft limit on open files to `want`, or to the hard limit if that is lower;
 /// returns the soft limit now in force.
 pub(crate) fn raise_fd_limit(want: u64) -> u64 {
@@ -101,3 +117,4 @@ pub(crate) fn raise_fd_limit(want: u64) -> u64 {
     }
     lim.rlim_cur
 }
+

@@ -1,5 +1,7 @@
 //! Helpers shared by the integration tests: a watchdog (no test may hang), a runtime builder,
-//! bounded waits, panic messages, a loopback TCP pair, the open-files limit.
+//! bounded waits, panic messages, a loopback TCP pair, the open-files limit, and what the
+//! kernel says about this process's threads (to measure an idle runtime's workers rather than
+//! the wall clock).
 
 #![allow(dead_code)] // each test binary uses a different subset
 
@@ -118,3 +120,91 @@ pub(crate) fn raise_fd_limit(want: u64) -> u64 {
     lim.rlim_cur
 }
 
+// ---------------------------------------------------------------------------------------------
+// this process's threads, as the kernel sees them (Linux /proc; `None` or empty elsewhere)
+
+/// The ids of this process's threads whose name starts with `prefix` (e.g. the workers of a
+/// runtime built with `.thread_name(prefix)`). Names are cut to 15 bytes by the kernel, so
+/// keep `prefix` shorter than that. Empty if /proc cannot be read.
+pub(crate) fn threads_named(prefix: &str) -> Vec<u32> {
+    let Ok(dir) = std::fs::read_dir("/proc/self/task") else {
+        return Vec::new();
+    };
+    let mut tids: Vec<u32> = dir
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+        .filter(|tid| {
+            std::fs::read_to_string(format!("/proc/self/task/{tid}/comm"))
+                .is_ok_and(|name| name.trim_end().starts_with(prefix))
+        })
+        .collect();
+    tids.sort_unstable();
+    tids
+}
+
+/// The ids of the `n` threads named `prefix*` (see [`threads_named`]), waiting (bounded) until
+/// all of them have started and taken their name; empty if /proc cannot be read.
+pub(crate) fn wait_threads_named(prefix: &str, n: usize) -> Vec<u32> {
+    if std::fs::read_dir("/proc/self/task").is_err() {
+        return Vec::new();
+    }
+    wait_for(&format!("{n} threads named {prefix}* exist"), || {
+        let tids = threads_named(prefix);
+        (tids.len() == n).then_some(tids)
+    })
+}
+
+/// The fields of `/proc/self/task/<tid>/stat` after the command name (field 3, the state, is
+/// the first), or `None` if the thread is gone or /proc cannot be read.
+fn thread_stat_fields(tid: u32) -> Option<Vec<String>> {
+    let stat = std::fs::read_to_string(format!("/proc/self/task/{tid}/stat")).ok()?;
+    // The name (field 2) is in parentheses and may hold spaces or parentheses: the fields
+    // after it start after the last `)`.
+    let rest = &stat[stat.rfind(')')? + 1..];
+    Some(rest.split_whitespace().map(String::from).collect())
+}
+
+/// The scheduling state of a thread: `'R'` running or runnable, `'S'` sleeping (in a futex,
+/// `epoll_wait`...), `'D'` uninterruptible, and so on; `None` if it cannot be read.
+pub(crate) fn thread_state(tid: u32) -> Option<char> {
+    thread_stat_fields(tid)?.first()?.chars().next()
+}
+
+/// The CPU time a thread has used so far: exact, from `/proc/self/task/<tid>/schedstat` when
+/// the kernel keeps scheduler statistics, else user + system time from `stat` (in clock
+/// ticks, usually 10 ms); `None` if neither can be read.
+pub(crate) fn thread_cpu_time(tid: u32) -> Option<Duration> {
+    if let Ok(s) = std::fs::read_to_string(format!("/proc/self/task/{tid}/schedstat")) {
+        if let Some(ns) = s.split_whitespace().next().and_then(|f| f.parse().ok()) {
+            return Some(Duration::from_nanos(ns));
+        }
+    }
+    let fields = thread_stat_fields(tid)?;
+    // utime and stime are fields 14 and 15 of the line, 11 and 12 after the state.
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    // SAFETY: sysconf has no memory-safety preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    (hz > 0).then(|| Duration::from_nanos(ticks * 1_000_000_000 / hz as u64))
+}
+
+/// The total CPU time used so far by the threads `tids`; `None` if any cannot be read.
+pub(crate) fn cpu_time_of(tids: &[u32]) -> Option<Duration> {
+    tids.iter().map(|&tid| thread_cpu_time(tid)).sum()
+}
+
+/// Waits (bounded, 10 s, like [`wait_until`]) until every thread of `tids` sleeps in the
+/// kernel, seen on two looks 5 ms apart. For a runtime's workers with no work left this means
+/// they are parked: a worker preempted before it parks is runnable (`R`), not sleeping. True
+/// once they sleep; false at once if /proc cannot tell (no threads, or not Linux).
+pub(crate) fn wait_threads_asleep(what: &str, tids: &[u32]) -> bool {
+    let asleep = || tids.iter().all(|&tid| thread_state(tid) == Some('S'));
+    if tids.is_empty() || tids.iter().any(|&tid| thread_state(tid).is_none()) {
+        return false;
+    }
+    wait_until(what, || {
+        asleep() && {
+            thread::sleep(Duration::from_millis(5));
+            asleep()
+        }
+    });
+    true
+}

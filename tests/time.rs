@@ -367,15 +367,33 @@ fn dropping_a_timeout_cancels_its_timer() {
     let rt = runtime(2);
     let wakes = Arc::new(CountWaker::default());
     let waker = Waker::from(wakes.clone());
+    // Each timeout is dropped just after its first poll, about 5 ms before it is due: a timer
+    // left armed by the drop fires during the 30 ms sleep after the loop. On a loaded machine
+    // the OS may take the thread away for 5 ms between creating a timeout and dropping it;
+    // that timeout may then rightly elapse at its poll or fire before its drop. Such timeouts
+    // are counted rather than assumed away (on an idle machine there are none): a wake must
+    // come from a timeout that was due before it was dropped.
+    let mut may_fire = 0;
     rt.block_on(async {
         for _ in 0..1_000 {
+            // The timeout is due 5 ms after it is made, so no sooner than 5 ms after this.
+            let made = Instant::now();
             let mut t = timeout(ms(5), std::future::pending::<()>());
-            assert!(poll_once(&mut t, &waker).is_pending());
+            if poll_once(&mut t, &waker).is_ready() {
+                assert!(Instant::now() >= made + ms(5), "a timeout elapsed early");
+            }
             drop(t);
+            if Instant::now() >= made + ms(5) {
+                may_fire += 1;
+            }
         }
         sleep(ms(30)).await;
     });
-    assert_eq!(wakes.0.load(SeqCst), 0);
+    let wakes = wakes.0.load(SeqCst);
+    assert!(
+        wakes <= may_fire,
+        "{wakes} dropped timeouts fired, but only {may_fire} were due before their drop"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------

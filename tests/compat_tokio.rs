@@ -1,5 +1,6 @@
-//! Integration tests of `hue::compat::tokio`: tokio's I/O traits over hue sockets through
-//! `Compat` (tokio-util codecs, `tokio::io` helpers), the reverse direction checked against
+//! Integration tests of `hue::compat::tokio`: tokio's I/O traits over futures-io types through
+//! `Compat` (here hue's sockets seen as futures-io types, which have tokio's traits
+//! themselves as well: `tests/native_io.rs`; tokio-util codecs, `tokio::io` helpers), the reverse direction checked against
 //! tokio-test's scripted mocks (partial writes, errors), tokio's runtime-independent parts
 //! (`tokio::sync`, `tokio::select!`) across colors and workers, and `TokioContext` for code
 //! that calls tokio's own timers and sockets.
@@ -33,7 +34,8 @@ fn lines_codec_over_hue_tcp() {
     rt.block_on(async {
         let (client, server) = loopback_tcp_pair().await;
         let server = hue::compat::spawn(async move {
-            let mut lines = Framed::new(server.compat(), LinesCodec::new());
+            let mut lines =
+                Framed::new(FuturesAsyncReadCompatExt::compat(server), LinesCodec::new());
             let mut n = 0;
             while let Some(line) = lines.next().await {
                 let line = line.unwrap();
@@ -45,7 +47,7 @@ fn lines_codec_over_hue_tcp() {
             }
             n
         });
-        let mut client = Framed::new(client.compat(), LinesCodec::new());
+        let mut client = Framed::new(FuturesAsyncReadCompatExt::compat(client), LinesCodec::new());
         for i in 0..100 {
             client.send(format!("line {i}")).await.unwrap();
         }
@@ -72,13 +74,19 @@ fn length_delimited_codec_over_hue_unix_stream() {
         // Frames up to 1 MiB: far more than a socket buffer, so reads and writes are partial.
         let sizes = [0usize, 1, 100, 65_536, 1 << 20, 7];
         let echo = hue::compat::spawn(async move {
-            let mut frames = Framed::new(b.compat(), LengthDelimitedCodec::new());
+            let mut frames = Framed::new(
+                FuturesAsyncReadCompatExt::compat(b),
+                LengthDelimitedCodec::new(),
+            );
             while let Some(frame) = frames.next().await {
                 let frame: BytesMut = frame.unwrap();
                 frames.send(frame.freeze()).await.unwrap();
             }
         });
-        let mut frames = Framed::new(a.compat(), LengthDelimitedCodec::new());
+        let mut frames = Framed::new(
+            FuturesAsyncReadCompatExt::compat(a),
+            LengthDelimitedCodec::new(),
+        );
         for (i, &size) in sizes.iter().enumerate() {
             let frame: Vec<u8> = (0..size).map(|j| (i * 31 + j) as u8).collect();
             frames.send(Bytes::from(frame.clone())).await.unwrap();
@@ -99,7 +107,10 @@ fn tokio_io_helpers_over_hue_tcp() {
         // The server echoes with tokio::io::copy over the owned halves.
         let echo = hue::compat::spawn(async move {
             let (r, w) = server.into_split();
-            let (mut r, mut w) = (r.compat(), w.compat_write());
+            let (mut r, mut w) = (
+                FuturesAsyncReadCompatExt::compat(r),
+                FuturesAsyncWriteCompatExt::compat_write(w),
+            );
             let n = tokio::io::copy(&mut r, &mut w).await.unwrap();
             w.shutdown().await.unwrap();
             n
@@ -108,7 +119,7 @@ fn tokio_io_helpers_over_hue_tcp() {
         let data: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
         let sent = data.clone();
         let writer = hue::compat::spawn(async move {
-            let mut w = w.compat_write();
+            let mut w = FuturesAsyncWriteCompatExt::compat_write(w);
             w.write_u32(sent.len() as u32).await.unwrap();
             w.write_all(&sent).await.unwrap();
             // A vectored write (the socket buffer may be full: finish what it did not take).
@@ -120,7 +131,7 @@ fn tokio_io_helpers_over_hue_tcp() {
             w.write_all(b"last line\n").await.unwrap();
             w.shutdown().await.unwrap();
         });
-        let mut r = BufReader::new(r.compat());
+        let mut r = BufReader::new(FuturesAsyncReadCompatExt::compat(r));
         let len = r.read_u32().await.unwrap() as usize;
         assert_eq!(len, data.len());
         let mut body = vec![0u8; len];
@@ -530,14 +541,14 @@ fn select_with_hue_timers_and_channels() {
 
         // select! over a hue socket read and a hue timeout.
         let (a, b) = loopback_tcp_pair().await;
-        let mut b = b.compat();
+        let mut b = FuturesAsyncReadCompatExt::compat(b);
         let mut buf = [0u8; 4];
         let r = tokio::select! {
             r = b.read(&mut buf) => Some(r.unwrap()),
             _ = hue::time::sleep(Duration::from_millis(20)) => None,
         };
         assert_eq!(r, None, "nothing was written yet");
-        let mut a = a.compat();
+        let mut a = FuturesAsyncReadCompatExt::compat(a);
         a.write_all(b"ping").await.unwrap();
         let r = tokio::select! {
             r = b.read_exact(&mut buf) => Some(r.unwrap()),
@@ -575,7 +586,7 @@ fn tokio_context_runs_tokio_timers_and_sockets_on_hue() {
         let server = hue::compat::spawn(async move {
             for _ in 0..2 {
                 let (s, _) = listener.accept().await.unwrap();
-                let mut s = BufReader::new(s.compat());
+                let mut s = BufReader::new(FuturesAsyncReadCompatExt::compat(s));
                 let mut line = String::new();
                 s.read_line(&mut line).await.unwrap();
                 s.get_mut()

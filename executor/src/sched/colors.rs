@@ -271,21 +271,22 @@ impl Shard {
     }
 
     /// Sweeps one buried color: removes its entry if the color still has no member. A lone
-    /// entry removed this way goes to `dropped`, to be dropped after the shard lock.
-    fn sweep_one(&mut self, buried: Buried, dropped: &mut Vec<LoneTask>) {
+    /// entry removed this way is returned, to be dropped after the shard lock.
+    #[must_use]
+    fn sweep_one(&mut self, buried: Buried) -> Option<LoneTask> {
         if self.closed {
-            return;
+            return None;
         }
         match buried {
             Buried::Queue(queue) => {
                 if queue.members.load(Acquire) != 0 {
-                    return;
+                    return None;
                 }
                 let key = queue.color.get();
                 let current = self.colors.get(key);
                 if !matches!(current, Some(EntryRef::Shared(q)) if ptr::eq(q, Arc::as_ptr(&queue)))
                 {
-                    return;
+                    return None;
                 }
                 drop(queue);
                 if let Some(Entry::Shared(removed)) = self.colors.remove(key) {
@@ -293,6 +294,7 @@ impl Shard {
                         self.free.push(removed);
                     }
                 }
+                None
             }
             Buried::Lone(color) => {
                 let key = color.get();
@@ -300,10 +302,12 @@ impl Shard {
                     self.colors.get(key),
                     Some(EntryRef::Lone(task)) if task.is_complete()
                 );
-                if done {
-                    if let Some(Entry::Lone(lone)) = self.colors.remove(key) {
-                        dropped.push(lone);
-                    }
+                if !done {
+                    return None;
+                }
+                match self.colors.remove(key) {
+                    Some(Entry::Lone(lone)) => Some(lone),
+                    _ => None,
                 }
             }
         }
@@ -376,15 +380,15 @@ impl ColorMap {
             self.buried_batches.store(buried.len(), Release);
             batch
         };
-        let mut dropped = Vec::new();
         for buried in batch.into_iter().flatten() {
             let index = match &buried {
                 Buried::Queue(queue) => queue.shard,
                 Buried::Lone(color) => self.shard_index(*color),
             };
-            lock(&self.shards[index]).sweep_one(buried, &mut dropped);
+            let stale = lock(&self.shards[index]).sweep_one(buried);
+            // After the shard lock: the task's memory may go with it.
+            drop(stale);
         }
-        drop(dropped);
     }
 
     /// Joins `color` with a membership of its queue, for anything but a task entering it

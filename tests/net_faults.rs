@@ -1,4 +1,4 @@
-//! Bad input and faults for `hue::net` (DESIGN.md section 6): connection refused, a peer that
+//! Bad input and faults for `hue::net`: connection refused, a peer that
 //! resets in the middle of a read and of a write, half-close, writes far larger than the
 //! socket buffer, invalid addresses, `accept` failing with `EMFILE` (in a child process with a
 //! lowered descriptor limit), and runtime shutdown with tasks blocked on sockets.

@@ -500,7 +500,7 @@ fn colors_fresh_of_and_conversions() {
     assert_eq!(Color::of(&(1u32, "x")), Color::of(&(1u32, "x")));
     let other_thread = thread::spawn(|| Color::of("user:alice")).join().unwrap();
     assert_eq!(a, other_thread, "Color::of differs across threads");
-    // Keys map to colors exactly (no small pool of slots: DESIGN.md, Asio's pitfall).
+    // Keys map to colors exactly (no small pool of slots, which would make unrelated colors wait for each other).
     let keyed: HashSet<Color> = (0..1000).map(|i| Color::of(&format!("key-{i}"))).collect();
     assert_eq!(
         keyed.len(),

@@ -219,6 +219,7 @@ impl TaskColor {
     }
 
     /// How the task holds its color.
+    #[inline]
     pub(crate) fn held(&self) -> Held {
         let p = self.ptr.load(Acquire);
         if p.is_null() {
@@ -230,12 +231,11 @@ impl TaskColor {
         }
     }
 
-    /// The queue of a shared task's color; null if the task is lone or unjoined.
-    pub(crate) fn queue(&self) -> *const ColorQueue {
-        match self.held() {
-            Held::Shared(queue) => queue,
-            _ => ptr::null(),
-        }
+    /// Whether the task is a member of `queue`'s color.
+    #[inline]
+    pub(crate) fn is_in(&self, queue: *const ColorQueue) -> bool {
+        // A shared task's pointer is its queue's, untagged.
+        ptr::eq(self.ptr.load(Acquire).cast_const().cast(), queue)
     }
 
     /// Puts the task in `color`, as `joined` says. Returns what it held before.

@@ -110,6 +110,7 @@ impl Schedule for TaskColor {
 
 /// A notified task goes into its color's queue, or, lone, into a run queue (the waker path,
 /// and requeue after a poll).
+#[inline]
 pub(crate) fn schedule(task: Notified) {
     // SAFETY: the notification keeps the task alive.
     let part = unsafe { TaskColor::of(task.raw()) };
@@ -124,6 +125,7 @@ pub(crate) fn schedule(task: Notified) {
 }
 
 /// Pushes a notified task at the tail of `queue`, scheduling the color if it was idle.
+#[inline]
 pub(crate) fn push_into(queue: &ColorQueue, task: Notified) {
     match queue.tasks.push(task) {
         Push::Queued => {}

@@ -17,7 +17,7 @@ use super::membership::{clone_queue, Joined, Leaving, TaskColor};
 use super::section::Move;
 use super::shared::{Runnable, Shared};
 use super::task_list::{Batch, Released};
-use super::{enter, schedule, BATCH, DRIVER_INTERVAL, INBOX_INTERVAL};
+use super::{enter, push_into, schedule, BATCH, DRIVER_INTERVAL, INBOX_INTERVAL};
 use crate::clock::coarse_now_ns;
 use crate::metrics::WorkerCounters;
 use crate::task::{Notified, RawTask, RunResult};
@@ -310,11 +310,12 @@ impl Worker<'_> {
                         _ => {
                             // SAFETY: a requeued task's notification keeps it alive.
                             let part = unsafe { TaskColor::of(notified.raw()) };
-                            let same = part.queue() == queue_ptr;
-                            if same && batch.is_empty() {
+                            if !part.is_in(queue_ptr) {
+                                schedule(notified);
+                            } else if batch.is_empty() {
                                 requeue = Some(notified);
                             } else {
-                                schedule(notified);
+                                push_into(&queue, notified);
                             }
                         }
                     }

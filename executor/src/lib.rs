@@ -76,6 +76,7 @@ mod metrics;
 mod recolor;
 mod runtime;
 mod sched;
+#[cfg(not(loom))]
 mod spin_lock;
 #[doc(hidden)]
 pub mod sync;

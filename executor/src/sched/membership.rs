@@ -15,7 +15,7 @@
 use std::mem::ManuallyDrop;
 use std::ptr;
 use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed};
-use std::sync::atomic::{AtomicPtr, AtomicU64};
+use std::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64};
 use std::sync::Arc;
 
 use super::color_queue::ColorQueue;
@@ -159,7 +159,7 @@ impl Leaving {
 ///
 /// - **Lone**: the task is its color's only member and the color has no queue: the color map
 ///   holds the task itself, the task's run-queue entries are the task (see `lone`), and the
-///   task holds its runtime (a strong reference, to schedule itself with).
+///   task holds its runtime (a strong reference, to schedule itself with) and its home worker.
 /// - **Shared**: the task holds a [`Membership`] of its color's queue.
 /// - **Unjoined**: the task never joined a color (a spawn that found the runtime shut down).
 ///
@@ -170,6 +170,9 @@ impl Leaving {
 /// holding a reference may read them, and the holders' writes are ordered with their reads.
 pub(crate) struct TaskColor {
     color: AtomicU64,
+    /// A lone color's home worker, as a queue's `home` (see `ColorQueue::home`): where it is
+    /// woken from other threads; moves to whoever runs it.
+    home: AtomicU32,
     /// A membership of the color's queue ([`Membership::into_raw`]); or, with [`LONE_TAG`]
     /// set, the runtime of a lone task (`Arc::into_raw` of its `Shared`); or null: unjoined.
     ptr: AtomicPtr<()>,
@@ -200,6 +203,7 @@ impl TaskColor {
     pub(crate) fn new() -> TaskColor {
         TaskColor {
             color: AtomicU64::new(0),
+            home: AtomicU32::new(0),
             ptr: AtomicPtr::new(ptr::null_mut()),
         }
     }
@@ -211,6 +215,19 @@ impl TaskColor {
     pub(crate) unsafe fn of<'a>(task: RawTask) -> &'a TaskColor {
         // SAFETY: forwarded.
         unsafe { task.scheduler::<TaskColor>() }
+    }
+
+    /// A lone task's home worker.
+    #[inline]
+    pub(crate) fn home(&self) -> usize {
+        self.home.load(Relaxed) as usize
+    }
+
+    /// Sets a lone task's home (its runner, or its spawner before it is queued); returns the
+    /// one it had.
+    #[inline]
+    pub(crate) fn set_home(&self, home: usize) -> usize {
+        self.home.swap(home as u32, Relaxed) as usize
     }
 
     /// The task's color.

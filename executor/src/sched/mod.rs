@@ -119,7 +119,7 @@ pub(crate) fn schedule(task: Notified) {
         // membership keeps the queue alive.
         Held::Shared(queue) => push_into(unsafe { &*queue }, task),
         // SAFETY: as above; the lone task holds its runtime.
-        Held::Lone(color, shared) => unsafe { &*shared }.schedule_lone(task, color),
+        Held::Lone(_, shared) => unsafe { &*shared }.schedule_lone(task),
         Held::Unjoined => unreachable!("a notified task is in a color"),
     }
 }
@@ -245,7 +245,13 @@ where
         return handle;
     };
     let joined = match joined {
-        TaskJoin::Lone => Joined::Lone(shared.clone()),
+        TaskJoin::Lone => {
+            // A lone color starts where a queue of it would: see `initial_home`.
+            let home = ColorQueue::initial_home(color, shared, spawner);
+            // SAFETY: the task is new and not queued: we hold its one notification.
+            unsafe { TaskColor::of(raw) }.set_home(home);
+            Joined::Lone(shared.clone())
+        }
         TaskJoin::Member(membership) => Joined::Member(membership),
     };
     // SAFETY: the task is new and not queued: we hold its one notification.
@@ -257,11 +263,7 @@ where
     if let Some(runnable) = enter(task, spawner, false) {
         match runnable {
             Runnable::Color(queue) => shared.schedule_color(queue),
-            Runnable::Task(task) => {
-                // A lone color starts where a queue of it would: see `initial_home`.
-                let home = ColorQueue::initial_home(color, shared, spawner);
-                shared.schedule_to(Runnable::Task(task), home);
-            }
+            Runnable::Task(task) => shared.schedule_lone(task),
         }
     }
     handle

@@ -11,7 +11,7 @@ use crossbeam_deque::{Injector, Stealer};
 use crossbeam_utils::CachePadded;
 
 use super::color_queue::ColorQueue;
-use super::colors::{self, ColorMap};
+use super::colors::ColorMap;
 use super::context::context;
 use super::membership::TaskColor;
 use super::park::{Idle, Parker};
@@ -20,7 +20,6 @@ use crate::driver::Driver;
 use crate::metrics::WorkerCounters;
 use crate::sync::lock;
 use crate::task::Notified;
-use crate::Color;
 
 /// Runtime settings the scheduler needs.
 pub(crate) struct Config {
@@ -186,43 +185,21 @@ impl Shared {
         self.schedule_to(Runnable::Color(queue), home);
     }
 
-    /// A lone color's task was notified (`lone`): it runs on the worker that woke it, like a
-    /// color queued on its home; woken off the workers, it goes to the inbox of its color's
-    /// hash home.
-    pub(crate) fn schedule_lone(&self, task: Notified, color: Color) {
-        let runnable = Runnable::Task(task);
-        let pushed =
-            context(
-                |ctx| match ctx.and_then(|ctx| Some((ctx, ctx.worker_of(self)?.index))) {
-                    Some((ctx, index)) => ctx.push_local(self, index, runnable),
-                    None => Err(runnable),
-                },
-            );
-        match pushed {
-            Ok(others_queued) => {
-                if others_queued {
-                    self.notify_one();
-                }
-            }
-            Err(runnable) => self.to_inbox(runnable, self.hash_home(color)),
-        }
+    /// A lone color's task was notified (`lone`): it goes where a queue of its color would,
+    /// to its home worker (the last that ran it).
+    #[inline]
+    pub(crate) fn schedule_lone(&self, task: Notified) {
+        // SAFETY: the notification keeps the task alive.
+        let home = unsafe { TaskColor::of(task.raw()) }.home();
+        self.schedule_to(Runnable::Task(task), home);
     }
 
     /// Schedules `runnable` the way its kind is scheduled.
     pub(crate) fn schedule(&self, runnable: Runnable) {
         match runnable {
             Runnable::Color(queue) => self.schedule_color(queue),
-            Runnable::Task(task) => {
-                // SAFETY: the notification keeps the task alive.
-                let color = unsafe { TaskColor::of(task.raw()) }.color();
-                self.schedule_lone(task, color);
-            }
+            Runnable::Task(task) => self.schedule_lone(task),
         }
-    }
-
-    /// The worker a color's hash picks (the paper's home of a color).
-    pub(crate) fn hash_home(&self, color: Color) -> usize {
-        (colors::mix(color) % self.workers.len() as u64) as usize
     }
 
     /// Puts `runnable` in a run queue: this thread's local deque if it is `home`'s worker, else

@@ -63,7 +63,7 @@ impl Worker<'_> {
             if let Some(runnable) = self.next_local() {
                 self.found_work();
                 self.share_backlog();
-                self.run_runnable(runnable, false);
+                self.run_runnable(runnable);
                 continue;
             }
             if !self.searching && self.shared.steal {
@@ -72,7 +72,7 @@ impl Worker<'_> {
             if self.searching {
                 if let Some(runnable) = self.steal() {
                     self.found_work();
-                    self.run_runnable(runnable, true);
+                    self.run_runnable(runnable);
                     continue;
                 }
                 self.searching = false;
@@ -186,11 +186,11 @@ impl Worker<'_> {
         None
     }
 
-    /// Runs what this worker popped from a run queue. `stolen`: it came from another worker.
-    fn run_runnable(&mut self, runnable: Runnable, stolen: bool) {
+    /// Runs what this worker popped from a run queue.
+    fn run_runnable(&mut self, runnable: Runnable) {
         match runnable {
             Runnable::Color(queue) => self.run_color(queue),
-            Runnable::Task(task) => self.run_lone(task, stolen),
+            Runnable::Task(task) => self.run_lone(task),
         }
     }
 
@@ -216,13 +216,17 @@ impl Worker<'_> {
     /// Runs a lone color (`lone`): its task, as often as it wakes itself while nothing else
     /// waits on this worker (a turn each). If the color becomes shared during a run (the task
     /// spawns into it, or a joiner's queue is adopted), the rest is a turn of its new queue.
-    fn run_lone(&mut self, task: Notified, stolen: bool) {
+    fn run_lone(&mut self, task: Notified) {
         WorkerCounters::bump(&self.metrics().colors_run);
-        if stolen {
+        let raw = task.raw();
+        // SAFETY: we hold the task's notification: its home is ours to move.
+        let previous_home = unsafe { TaskColor::of(raw) }.set_home(self.index);
+        // As in `run_color`: away from its home, and not from the next-run slot, it was
+        // stolen.
+        if previous_home != self.index && self.local.next_streak.get() == 0 {
             WorkerCounters::bump(&self.metrics().stolen_colors);
             WorkerCounters::bump(&self.metrics().stolen_tasks);
         }
-        let raw = task.raw();
         let mut task = task;
         loop {
             self.ctx.poll.current.set(Current::Lone(raw));
@@ -249,6 +253,8 @@ impl Worker<'_> {
                 self.turn(queue, Batch::default(), requeue);
                 return;
             }
+            // The end of a turn, counted for the fairness ticks as a color's turn is.
+            let keep_going = self.may_continue();
             let RunResult::Requeue(again) = result else {
                 return;
             };
@@ -258,7 +264,7 @@ impl Worker<'_> {
                 Some(to) if to.leaves_lone(color) => return self.move_lone(again, to),
                 _ => {}
             }
-            if !self.may_continue() {
+            if !keep_going {
                 // Back of our deque; with other colors there, an idle worker may steal.
                 self.local.deque.push(Runnable::Task(again));
                 if self.local.deque.len() > 1 {
@@ -442,7 +448,11 @@ impl Worker<'_> {
                 .join_task(&self.shared, color, Some(self.index), task)
         };
         match joined {
-            Ok(TaskJoin::Lone) => Ok((color, Joined::Lone(self.shared.clone()))),
+            Ok(TaskJoin::Lone) => {
+                // SAFETY: we hold the task's notification: its home is ours to set.
+                unsafe { TaskColor::of(task) }.set_home(self.index);
+                Ok((color, Joined::Lone(self.shared.clone())))
+            }
             Ok(TaskJoin::Member(membership)) => {
                 // SAFETY: the reference taken above, not used; the notification holds another.
                 unsafe { task.drop_ref() };

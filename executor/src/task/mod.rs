@@ -11,7 +11,7 @@
 //!
 //! ```text
 //! Header { state, vtable, queue_next, list_prev, list_next }   40 bytes
-//! scheduler: S          the scheduler's part (hue's: the task's color, 16 bytes)
+//! scheduler: S          the scheduler's part (hue's: the task's color, 24 bytes)
 //! stage: Running(F) | Finished(Result<F::Output, JoinError>) | Consumed
 //! join_waker: Option<Waker>
 //! ```
